@@ -1,0 +1,1 @@
+//! ObjectMeta helpers and name validation (filled in by the validation change).

@@ -1,0 +1,82 @@
+//! Objects every cluster starts with: the system namespaces and the `kubernetes`
+//! Service, created when missing (as upstream's bootstrap controller does).
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::storage::{EtcdStore, StorageError};
+
+pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+fn namespace(name: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name,
+            "uid": uuid::Uuid::new_v4().to_string(),
+            "creationTimestamp": jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap_or_else(|_| jiff::Timestamp::now()).to_string(),
+            "labels": { "kubernetes.io/metadata.name": name },
+        },
+        "spec": { "finalizers": ["kubernetes"] },
+        "status": { "phase": "Active" },
+    })
+}
+
+fn kubernetes_service(ip: &str, port: u16) -> serde_json::Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": "kubernetes",
+            "namespace": "default",
+            "uid": uuid::Uuid::new_v4().to_string(),
+            "creationTimestamp": jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap_or_else(|_| jiff::Timestamp::now()).to_string(),
+            "labels": { "component": "apiserver", "provider": "kubernetes" },
+        },
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": ip,
+            "clusterIPs": [ip],
+            "ports": [{ "name": "https", "port": 443, "protocol": "TCP", "targetPort": port }],
+            "sessionAffinity": "None",
+            "ipFamilies": [if ip.contains(':') { "IPv6" } else { "IPv4" }],
+            "ipFamilyPolicy": "SingleStack",
+            "internalTrafficPolicy": "Cluster",
+        },
+        "status": { "loadBalancer": {} },
+    })
+}
+
+async fn ensure(store: &EtcdStore, key: &str, value: &serde_json::Value) -> Result<(), StorageError> {
+    match store.create(key, serde_json::to_vec(value).unwrap_or_default()).await {
+        Ok(_) | Err(StorageError::AlreadyExists) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates the bootstrap objects, retrying while etcd is unreachable.
+pub async fn run(store: EtcdStore, service_ip: Option<String>, secure_port: u16) {
+    loop {
+        let mut result = Ok(());
+        for ns in SYSTEM_NAMESPACES {
+            if let Err(e) = ensure(&store, &store.key("namespaces", None, ns), &namespace(ns)).await {
+                result = Err(e);
+            }
+        }
+        if let Some(ip) = &service_ip {
+            let key = store.key("services", Some("default"), "kubernetes");
+            if let Err(e) = ensure(&store, &key, &kubernetes_service(ip, secure_port)).await {
+                result = Err(e);
+            }
+        }
+        match result {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "bootstrap objects not written yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}

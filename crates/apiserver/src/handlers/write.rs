@@ -1,0 +1,406 @@
+//! CREATE, UPDATE and PATCH: decode, admit, default, validate, then one etcd
+//! transaction guarded by the revision that was read.
+
+use api_types::patch::{self, BuiltinPatchMeta, PatchType};
+use api_types::resources::ResourceInfo;
+use api_types::{ApiError, DynamicObject};
+use http::{Response, StatusCode};
+use rand::Rng;
+use serde_json::Value;
+
+use super::objects::{self, FieldValidation};
+use super::read::{self, storage_error};
+use crate::admission;
+use crate::registry;
+use crate::request::ResourceRequest;
+use crate::server::{ApiServer, Body, RequestContext};
+use crate::storage::{CachedObject, StorageError};
+
+/// Which part of the object a write may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The object (its status is kept when the kind has a status subresource).
+    Main,
+    /// Only `.status`.
+    Status,
+    /// Only `spec.finalizers` (namespaces/finalize).
+    Finalize,
+}
+
+const GENERATE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+const MAX_RETRIES: usize = 8;
+
+/// Upstream's generateName suffix: five characters of a consonant-and-digit alphabet.
+fn generate_suffix() -> String {
+    let mut rng = rand::rng();
+    (0..5).map(|_| GENERATE_ALPHABET[rng.random_range(0..GENERATE_ALPHABET.len())] as char).collect()
+}
+
+fn check_namespace(r: &ResourceInfo, req: &ResourceRequest, obj: &mut DynamicObject) -> Result<(), ApiError> {
+    if r.namespaced {
+        let url_ns = req.namespace.clone().unwrap_or_default();
+        match obj.metadata.namespace.as_deref() {
+            None | Some("") => obj.metadata.namespace = Some(url_ns),
+            Some(ns) if ns == url_ns => {}
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ))
+            }
+        }
+    } else {
+        obj.metadata.namespace = None;
+    }
+    Ok(())
+}
+
+fn response(
+    r: &ResourceInfo,
+    ctx: &RequestContext,
+    status: StatusCode,
+    obj: &DynamicObject,
+    warnings: &[String],
+) -> Result<Response<Body>, ApiError> {
+    let mut resp = objects::object_response(r, ctx, status, obj, None)?;
+    objects::add_warnings(&mut resp, warnings);
+    Ok(resp)
+}
+
+/// Fills in what the server owns on a new object.
+fn prepare_new(r: &ResourceInfo, obj: &mut DynamicObject) -> Result<(), ApiError> {
+    let strategy = registry::strategy_for(r);
+    obj.metadata.uid = Some(uuid::Uuid::new_v4().to_string());
+    obj.metadata.creation_timestamp = Some(objects::now_time());
+    obj.metadata.resource_version = None;
+    obj.metadata.deletion_timestamp = None;
+    obj.metadata.deletion_grace_period_seconds = None;
+    obj.metadata.generation = if strategy.tracks_generation() && obj.data.get("spec").is_some() { Some(1) } else { None };
+    if r.has_subresource("status") && r.plural != "namespaces" {
+        // A create cannot set status on kinds whose status has its own endpoint.
+        if let Some(map) = obj.data.as_object_mut() {
+            map.remove("status");
+        }
+    }
+    strategy.default(obj)?;
+    strategy.prepare_for_create(obj)?;
+    let errors = strategy.validate(obj);
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(r.group, r.kind, obj.metadata.name.as_deref().unwrap_or(""), &errors));
+    }
+    Ok(())
+}
+
+pub async fn create(server: &ApiServer, req: &ResourceRequest, ctx: &RequestContext) -> Result<Response<Body>, ApiError> {
+    let r = req.resource;
+    if req.name.is_some() {
+        return Err(ApiError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource ({})",
+            r.group_resource()
+        )));
+    }
+    let dry_run = objects::dry_run(ctx)?;
+    let decoded = objects::decode_object(server, r, ctx)?;
+    let mut obj = decoded.object;
+    objects::set_types(&mut obj, r);
+    check_namespace(r, req, &mut obj)?;
+    if let Some(ns) = obj.metadata.namespace.clone().filter(|_| r.namespaced) {
+        admission::namespace_lifecycle::admit_create(server, &ns).await?;
+    }
+    let generate = obj.metadata.generate_name.clone().filter(|g| !g.is_empty());
+    let named = obj.metadata.name.clone().filter(|n| !n.is_empty());
+    if named.is_none() && generate.is_none() {
+        return Err(ApiError::invalid(
+            r.group,
+            r.kind,
+            "",
+            &[api_types::validation::FieldError::required("metadata.name", "name or generateName is required")],
+        ));
+    }
+    // Services need addresses from the allocator, serialised against other creates.
+    let _alloc_guard = if r.group.is_empty() && r.plural == "services" { Some(server.services.lock().await) } else { None };
+    for _ in 0..MAX_RETRIES {
+        let mut candidate = obj.clone();
+        if named.is_none() {
+            candidate.metadata.name = generate.as_ref().map(|g| format!("{g}{}", generate_suffix()));
+        }
+        prepare_new(r, &mut candidate)?;
+        admission::admit_create(server, r, &mut candidate).await?;
+        let name = candidate.metadata.name.clone().unwrap_or_default();
+        if dry_run {
+            return response(r, ctx, StatusCode::CREATED, &candidate, &decoded.warnings);
+        }
+        let key = server.store.key(r.storage_resource(), candidate.metadata.namespace.as_deref(), &name);
+        let bytes = objects::encode_for_storage(&candidate)?;
+        match server.store.create(&key, bytes).await {
+            Ok(rev) => {
+                candidate.metadata.resource_version = Some(rev.to_string());
+                return response(r, ctx, StatusCode::CREATED, &candidate, &decoded.warnings);
+            }
+            // A generated name that collided: try another suffix.
+            Err(StorageError::AlreadyExists) if named.is_none() => continue,
+            Err(StorageError::AlreadyExists) => return Err(ApiError::already_exists(r, &name)),
+            Err(e) => return Err(storage_error(e, req)),
+        }
+    }
+    Err(ApiError::new(
+        500,
+        "AlreadyExists",
+        format!("could not find a free name for generateName {:?}", generate.unwrap_or_default()),
+    ))
+}
+
+/// Everything but status and metadata: what a spec change is.
+fn spec_part(obj: &DynamicObject) -> Value {
+    let mut v = obj.data.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("status");
+    }
+    v
+}
+
+/// Builds the object to store from what the client sent and what is stored.
+fn merge_for_update(
+    r: &ResourceInfo,
+    target: Target,
+    mut new: DynamicObject,
+    old: &DynamicObject,
+) -> Result<DynamicObject, ApiError> {
+    let strategy = registry::strategy_for(r);
+    match target {
+        Target::Status => {
+            // Only status (and metadata labels/annotations) come from the request.
+            let status = new.data.get("status").cloned();
+            let mut merged = old.clone();
+            match (merged.data.as_object_mut(), status) {
+                (Some(m), Some(s)) => {
+                    m.insert("status".into(), s);
+                }
+                (Some(m), None) => {
+                    m.remove("status");
+                }
+                _ => {}
+            }
+            merged.metadata.labels = new.metadata.labels.take();
+            merged.metadata.annotations = new.metadata.annotations.take();
+            merged.metadata.resource_version = new.metadata.resource_version.take();
+            new = merged;
+        }
+        Target::Finalize => {
+            let finalizers = new.data["spec"]["finalizers"].clone();
+            let mut merged = old.clone();
+            if let Some(spec) = merged.data.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.insert("finalizers".into(), finalizers);
+            } else if let Some(m) = merged.data.as_object_mut() {
+                m.insert("spec".into(), serde_json::json!({ "finalizers": finalizers }));
+            }
+            merged.metadata.resource_version = new.metadata.resource_version.take();
+            new = merged;
+        }
+        Target::Main => {
+            if r.has_subresource("status") {
+                match (new.data.as_object_mut(), old.data.get("status")) {
+                    (Some(m), Some(s)) => {
+                        m.insert("status".into(), s.clone());
+                    }
+                    (Some(m), None) => {
+                        m.remove("status");
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    // Fields only the server sets.
+    new.metadata.uid = old.metadata.uid.clone();
+    new.metadata.creation_timestamp = old.metadata.creation_timestamp.clone();
+    new.metadata.deletion_timestamp = old.metadata.deletion_timestamp.clone();
+    new.metadata.deletion_grace_period_seconds = old.metadata.deletion_grace_period_seconds;
+    new.metadata.generation = old.metadata.generation;
+    new.metadata.namespace = old.metadata.namespace.clone();
+    strategy.default(&mut new)?;
+    strategy.prepare_for_update(&mut new, old)?;
+    if let Some(g) = old.metadata.generation {
+        if spec_part(&new) != spec_part(old) {
+            new.metadata.generation = Some(g + 1);
+        }
+    }
+    let errors = strategy.validate_update(&new, old);
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(r.group, r.kind, old.metadata.name.as_deref().unwrap_or(""), &errors));
+    }
+    Ok(new)
+}
+
+/// Whether two objects are the same apart from resourceVersion.
+fn same_object(a: &DynamicObject, b: &DynamicObject) -> bool {
+    let strip = |o: &DynamicObject| {
+        let mut o = o.clone();
+        o.metadata.resource_version = None;
+        serde_json::to_value(o).unwrap_or(Value::Null)
+    };
+    strip(a) == strip(b)
+}
+
+/// The write step shared by update and patch: store `new` if `old` is still current.
+/// A deleted object whose last finalizer went away is removed instead.
+async fn commit(
+    server: &ApiServer,
+    req: &ResourceRequest,
+    old: &CachedObject,
+    mut new: DynamicObject,
+    dry_run: bool,
+) -> Result<DynamicObject, StorageError> {
+    if same_object(&new, &old.object) {
+        return Ok(old.object.clone());
+    }
+    if dry_run {
+        return Ok(new);
+    }
+    let key = read::key(server, req);
+    let finalizers_left = new.metadata.finalizers.as_ref().is_some_and(|f| !f.is_empty())
+        || (req.resource.plural == "namespaces"
+            && new.data["spec"]["finalizers"].as_array().is_some_and(|f| !f.is_empty()));
+    if new.metadata.deletion_timestamp.is_some() && !finalizers_left && !is_graceful_pending(req.resource, &new) {
+        let rev = server.store.delete(&key, old.revision).await?;
+        new.metadata.resource_version = Some(rev.to_string());
+        return Ok(new);
+    }
+    let bytes = objects::encode_for_storage(&new).map_err(|e| StorageError::Corrupt(e.message))?;
+    let rev = server.store.update(&key, bytes, old.revision).await?;
+    new.metadata.resource_version = Some(rev.to_string());
+    Ok(new)
+}
+
+/// Pods being deleted gracefully stay until the kubelet (or the grace period) ends them.
+fn is_graceful_pending(r: &ResourceInfo, obj: &DynamicObject) -> bool {
+    r.group.is_empty() && r.plural == "pods" && obj.metadata.deletion_grace_period_seconds.is_some_and(|g| g > 0)
+}
+
+pub async fn update(
+    server: &ApiServer,
+    req: &ResourceRequest,
+    ctx: &RequestContext,
+    target: Target,
+) -> Result<Response<Body>, ApiError> {
+    let r = req.resource;
+    if !r.has_verb("update") {
+        return Err(ApiError::method_not_allowed(format!("update is not allowed on {}", r.group_resource())));
+    }
+    let dry_run = objects::dry_run(ctx)?;
+    let decoded = objects::decode_object(server, r, ctx)?;
+    let mut obj = decoded.object;
+    objects::set_types(&mut obj, r);
+    let url_name = req.name.clone().unwrap_or_default();
+    match obj.metadata.name.as_deref() {
+        None | Some("") => obj.metadata.name = Some(url_name.clone()),
+        Some(n) if n == url_name => {}
+        Some(n) => {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({n}) does not match the name on the URL ({url_name})"
+            )))
+        }
+    }
+    check_namespace(r, req, &mut obj)?;
+    let precondition = obj.metadata.resource_version.clone().filter(|v| !v.is_empty());
+    for _ in 0..MAX_RETRIES {
+        let old = read::current(server, req).await?;
+        if let Some(rv) = &precondition {
+            if *rv != old.revision.to_string() {
+                return Err(ApiError::conflict_modified(r, &url_name));
+            }
+        }
+        let new = merge_for_update(r, target, obj.clone(), &old.object)?;
+        match commit(server, req, &old, new, dry_run).await {
+            Ok(stored) => return response(r, ctx, StatusCode::OK, &stored, &decoded.warnings),
+            Err(StorageError::Conflict { .. }) if precondition.is_none() => continue,
+            Err(StorageError::Conflict { .. }) => return Err(ApiError::conflict_modified(r, &url_name)),
+            Err(e) => return Err(storage_error(e, req)),
+        }
+    }
+    Err(ApiError::conflict_modified(r, &url_name))
+}
+
+/// Applies a PATCH body of the given type to the current JSON of an object.
+pub fn apply_patch(r: &ResourceInfo, current: &Value, body: &[u8], ty: PatchType) -> Result<Value, ApiError> {
+    if ty == PatchType::Apply {
+        return Err(ApiError::unsupported_media_type(
+            "server-side apply (application/apply-patch+yaml) is not supported by this apiserver yet",
+        ));
+    }
+    let patch_value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+    let meta = BuiltinPatchMeta::for_kind(r.group, r.kind);
+    patch::apply_patch(ty, current, &patch_value, &meta).map_err(ApiError::from)
+}
+
+pub async fn patch(
+    server: &ApiServer,
+    req: &ResourceRequest,
+    ctx: &RequestContext,
+    target: Target,
+) -> Result<Response<Body>, ApiError> {
+    let r = req.resource;
+    if !r.has_verb("patch") {
+        return Err(ApiError::method_not_allowed(format!("patch is not allowed on {}", r.group_resource())));
+    }
+    let dry_run = objects::dry_run(ctx)?;
+    let validation = FieldValidation::from_query(ctx)?;
+    let essence = crate::negotiate::content_essence(ctx.content_type.as_deref());
+    let ty = PatchType::from_content_type(&essence).ok_or_else(|| {
+        ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {essence:?})"
+        ))
+    })?;
+    let name = req.name.clone().unwrap_or_default();
+    for _ in 0..MAX_RETRIES {
+        let old = read::current(server, req).await?;
+        let current_json = serde_json::to_value(&old.object).map_err(ApiError::internal)?;
+        let patched = apply_patch(r, &current_json, &ctx.body, ty)?;
+        // A resourceVersion in the patch is a precondition.
+        let precondition = patched["metadata"]["resourceVersion"].as_str().map(str::to_string);
+        if let Some(rv) = &precondition {
+            if *rv != old.revision.to_string() {
+                return Err(ApiError::conflict_modified(r, &name));
+            }
+        }
+        let decoded = objects::decode_value(server, r, patched, validation)?;
+        let mut obj = decoded.object;
+        objects::set_types(&mut obj, r);
+        if obj.metadata.name.as_deref() != Some(name.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({}) does not match the name on the URL ({name})",
+                obj.metadata.name.unwrap_or_default()
+            )));
+        }
+        let new = merge_for_update(r, target, obj, &old.object)?;
+        match commit(server, req, &old, new, dry_run).await {
+            Ok(stored) => return response(r, ctx, StatusCode::OK, &stored, &decoded.warnings),
+            Err(StorageError::Conflict { .. }) => continue,
+            Err(e) => return Err(storage_error(e, req)),
+        }
+    }
+    Err(ApiError::conflict_modified(r, &name))
+}
+
+/// Applies `f` to the stored object in a compare-and-swap loop (for server-side
+/// changes such as deletion marks and bindings).
+pub async fn guaranteed_update<F>(
+    server: &ApiServer,
+    req: &ResourceRequest,
+    mut f: F,
+) -> Result<DynamicObject, ApiError>
+where
+    F: FnMut(&DynamicObject) -> Result<Option<DynamicObject>, ApiError>,
+{
+    let name = req.name.clone().unwrap_or_default();
+    for _ in 0..MAX_RETRIES {
+        let old = read::current(server, req).await?;
+        let Some(new) = f(&old.object)? else { return Ok(old.object) };
+        match commit(server, req, &old, new, false).await {
+            Ok(stored) => return Ok(stored),
+            Err(StorageError::Conflict { .. }) => continue,
+            Err(e) => return Err(storage_error(e, req)),
+        }
+    }
+    Err(ApiError::conflict_modified(req.resource, &name))
+}

@@ -1,0 +1,168 @@
+//! Protobuf field table for `k8s.io.api.autoscaling.v2`, derived from upstream Kubernetes' published
+//! `generated.proto` field numbers (the wire protocol, release 1.33 / v0.33.13) joined with the
+//! Go struct tags of the same types (JSON names, `omitempty`, pointer-ness). Generated; see
+//! `super` (schema/mod.rs) for how to regenerate. One line per field:
+//! `f(field number, json name ("" = inlined), type, flags)`.
+
+#![allow(non_upper_case_globals)]
+
+use super::Shape::{Plain};
+use super::Ty::{I32, I64, M, Str};
+use super::{f, msg, Msg, N, O, P, R};
+use super::{machinery, meta_v1};
+
+
+pub static ContainerResourceMetricSource: Msg = msg("ContainerResourceMetricSource", Plain, &[
+    f(1, "name", Str, N),
+    f(2, "target", M(&MetricTarget), N),
+    f(3, "container", Str, N),
+]);
+pub static ContainerResourceMetricStatus: Msg = msg("ContainerResourceMetricStatus", Plain, &[
+    f(1, "name", Str, N),
+    f(2, "current", M(&MetricValueStatus), N),
+    f(3, "container", Str, N),
+]);
+pub static CrossVersionObjectReference: Msg = msg("CrossVersionObjectReference", Plain, &[
+    f(1, "kind", Str, N),
+    f(2, "name", Str, N),
+    f(3, "apiVersion", Str, O),
+]);
+pub static ExternalMetricSource: Msg = msg("ExternalMetricSource", Plain, &[
+    f(1, "metric", M(&MetricIdentifier), N),
+    f(2, "target", M(&MetricTarget), N),
+]);
+pub static ExternalMetricStatus: Msg = msg("ExternalMetricStatus", Plain, &[
+    f(1, "metric", M(&MetricIdentifier), N),
+    f(2, "current", M(&MetricValueStatus), N),
+]);
+pub static HPAScalingPolicy: Msg = msg("HPAScalingPolicy", Plain, &[
+    f(1, "type", Str, N),
+    f(2, "value", I32, N),
+    f(3, "periodSeconds", I32, N),
+]);
+pub static HPAScalingRules: Msg = msg("HPAScalingRules", Plain, &[
+    f(3, "stabilizationWindowSeconds", I32, O | P),
+    f(1, "selectPolicy", Str, O | P),
+    f(2, "policies", M(&HPAScalingPolicy), R | O),
+    f(4, "tolerance", M(&machinery::Quantity), O | P),
+]);
+pub static HorizontalPodAutoscaler: Msg = msg("HorizontalPodAutoscaler", Plain, &[
+    f(1, "metadata", M(&meta_v1::ObjectMeta), O),
+    f(2, "spec", M(&HorizontalPodAutoscalerSpec), O),
+    f(3, "status", M(&HorizontalPodAutoscalerStatus), O),
+]);
+pub static HorizontalPodAutoscalerBehavior: Msg = msg("HorizontalPodAutoscalerBehavior", Plain, &[
+    f(1, "scaleUp", M(&HPAScalingRules), O | P),
+    f(2, "scaleDown", M(&HPAScalingRules), O | P),
+]);
+pub static HorizontalPodAutoscalerCondition: Msg = msg("HorizontalPodAutoscalerCondition", Plain, &[
+    f(1, "type", Str, N),
+    f(2, "status", Str, N),
+    f(3, "lastTransitionTime", M(&meta_v1::Time), O),
+    f(4, "reason", Str, O),
+    f(5, "message", Str, O),
+]);
+pub static HorizontalPodAutoscalerList: Msg = msg("HorizontalPodAutoscalerList", Plain, &[
+    f(1, "metadata", M(&meta_v1::ListMeta), O),
+    f(2, "items", M(&HorizontalPodAutoscaler), R),
+]);
+pub static HorizontalPodAutoscalerSpec: Msg = msg("HorizontalPodAutoscalerSpec", Plain, &[
+    f(1, "scaleTargetRef", M(&CrossVersionObjectReference), N),
+    f(2, "minReplicas", I32, O | P),
+    f(3, "maxReplicas", I32, N),
+    f(4, "metrics", M(&MetricSpec), R | O),
+    f(5, "behavior", M(&HorizontalPodAutoscalerBehavior), O | P),
+]);
+pub static HorizontalPodAutoscalerStatus: Msg = msg("HorizontalPodAutoscalerStatus", Plain, &[
+    f(1, "observedGeneration", I64, O | P),
+    f(2, "lastScaleTime", M(&meta_v1::Time), O | P),
+    f(3, "currentReplicas", I32, O),
+    f(4, "desiredReplicas", I32, N),
+    f(5, "currentMetrics", M(&MetricStatus), R),
+    f(6, "conditions", M(&HorizontalPodAutoscalerCondition), R | O),
+]);
+pub static MetricIdentifier: Msg = msg("MetricIdentifier", Plain, &[
+    f(1, "name", Str, N),
+    f(2, "selector", M(&meta_v1::LabelSelector), O | P),
+]);
+pub static MetricSpec: Msg = msg("MetricSpec", Plain, &[
+    f(1, "type", Str, N),
+    f(2, "object", M(&ObjectMetricSource), O | P),
+    f(3, "pods", M(&PodsMetricSource), O | P),
+    f(4, "resource", M(&ResourceMetricSource), O | P),
+    f(7, "containerResource", M(&ContainerResourceMetricSource), O | P),
+    f(5, "external", M(&ExternalMetricSource), O | P),
+]);
+pub static MetricStatus: Msg = msg("MetricStatus", Plain, &[
+    f(1, "type", Str, N),
+    f(2, "object", M(&ObjectMetricStatus), O | P),
+    f(3, "pods", M(&PodsMetricStatus), O | P),
+    f(4, "resource", M(&ResourceMetricStatus), O | P),
+    f(7, "containerResource", M(&ContainerResourceMetricStatus), O | P),
+    f(5, "external", M(&ExternalMetricStatus), O | P),
+]);
+pub static MetricTarget: Msg = msg("MetricTarget", Plain, &[
+    f(1, "type", Str, N),
+    f(2, "value", M(&machinery::Quantity), O | P),
+    f(3, "averageValue", M(&machinery::Quantity), O | P),
+    f(4, "averageUtilization", I32, O | P),
+]);
+pub static MetricValueStatus: Msg = msg("MetricValueStatus", Plain, &[
+    f(1, "value", M(&machinery::Quantity), O | P),
+    f(2, "averageValue", M(&machinery::Quantity), O | P),
+    f(3, "averageUtilization", I32, O | P),
+]);
+pub static ObjectMetricSource: Msg = msg("ObjectMetricSource", Plain, &[
+    f(1, "describedObject", M(&CrossVersionObjectReference), N),
+    f(2, "target", M(&MetricTarget), N),
+    f(3, "metric", M(&MetricIdentifier), N),
+]);
+pub static ObjectMetricStatus: Msg = msg("ObjectMetricStatus", Plain, &[
+    f(1, "metric", M(&MetricIdentifier), N),
+    f(2, "current", M(&MetricValueStatus), N),
+    f(3, "describedObject", M(&CrossVersionObjectReference), N),
+]);
+pub static PodsMetricSource: Msg = msg("PodsMetricSource", Plain, &[
+    f(1, "metric", M(&MetricIdentifier), N),
+    f(2, "target", M(&MetricTarget), N),
+]);
+pub static PodsMetricStatus: Msg = msg("PodsMetricStatus", Plain, &[
+    f(1, "metric", M(&MetricIdentifier), N),
+    f(2, "current", M(&MetricValueStatus), N),
+]);
+pub static ResourceMetricSource: Msg = msg("ResourceMetricSource", Plain, &[
+    f(1, "name", Str, N),
+    f(2, "target", M(&MetricTarget), N),
+]);
+pub static ResourceMetricStatus: Msg = msg("ResourceMetricStatus", Plain, &[
+    f(1, "name", Str, N),
+    f(2, "current", M(&MetricValueStatus), N),
+]);
+
+/// Every message of this module, sorted by name (binary-searched by kind).
+pub static ALL: &[&Msg] = &[
+    &ContainerResourceMetricSource,
+    &ContainerResourceMetricStatus,
+    &CrossVersionObjectReference,
+    &ExternalMetricSource,
+    &ExternalMetricStatus,
+    &HPAScalingPolicy,
+    &HPAScalingRules,
+    &HorizontalPodAutoscaler,
+    &HorizontalPodAutoscalerBehavior,
+    &HorizontalPodAutoscalerCondition,
+    &HorizontalPodAutoscalerList,
+    &HorizontalPodAutoscalerSpec,
+    &HorizontalPodAutoscalerStatus,
+    &MetricIdentifier,
+    &MetricSpec,
+    &MetricStatus,
+    &MetricTarget,
+    &MetricValueStatus,
+    &ObjectMetricSource,
+    &ObjectMetricStatus,
+    &PodsMetricSource,
+    &PodsMetricStatus,
+    &ResourceMetricSource,
+    &ResourceMetricStatus,
+];

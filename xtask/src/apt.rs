@@ -1,0 +1,103 @@
+//! The Debian packages the project needs on the machine, installed when missing.
+
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+/// One package and why it is needed.
+pub struct AptPackage {
+    pub name: &'static str,
+    /// A file the package installs, checked where dpkg is missing.
+    pub provides: &'static str,
+    pub why: &'static str,
+}
+
+/// What `cargo xtask up` and `cargo xtask test` make sure is installed. Later daemons add
+/// their runtime packages here (containerd, runc, containernetworking-plugins, nftables,
+/// docker-registry, busybox-static).
+pub const PACKAGES: &[AptPackage] = &[
+    AptPackage {
+        name: "etcd-server",
+        provides: "/usr/bin/etcd",
+        why: "the store behind kube-apiserver",
+    },
+    AptPackage {
+        name: "etcd-client",
+        provides: "/usr/bin/etcdctl",
+        why: "etcdctl, used by tests to look at what the apiserver stored",
+    },
+    AptPackage {
+        name: "protobuf-compiler",
+        provides: "/usr/bin/protoc",
+        why: "protoc, needed to build etcd-client's protos",
+    },
+];
+
+fn installed(pkg: &AptPackage) -> bool {
+    match Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", pkg.name])
+        .output()
+    {
+        Ok(out) => {
+            out.status.success()
+                && String::from_utf8_lossy(&out.stdout).contains("install ok installed")
+        }
+        Err(_) => std::path::Path::new(pkg.provides).exists(),
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Installs whatever of [`PACKAGES`] is missing: one `apt-get update`, one `apt-get
+/// install`, and nothing at all when everything is there.
+pub fn ensure_packages() -> Result<()> {
+    let missing: Vec<&AptPackage> = PACKAGES.iter().filter(|p| !installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    for p in &missing {
+        eprintln!("xtask: installing {} ({})", p.name, p.why);
+    }
+    if Command::new("apt-get").arg("--version").output().is_err() {
+        bail!(
+            "missing packages {} and no apt-get: install them by hand",
+            missing.iter().map(|p| p.name).collect::<Vec<_>>().join(" ")
+        );
+    }
+    let sudo: &[&str] = if is_root() { &[] } else { &["sudo"] };
+    let run = |args: &[&str]| -> Result<()> {
+        let mut all: Vec<&str> = sudo.to_vec();
+        all.extend_from_slice(args);
+        let status = Command::new(all[0])
+            .args(&all[1..])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .with_context(|| format!("running {}", all.join(" ")))?;
+        if !status.success() {
+            bail!("`{}` failed ({status})", all.join(" "));
+        }
+        Ok(())
+    };
+    run(&["apt-get", "update", "-q"])?;
+    let mut install = vec!["apt-get", "install", "-y", "-q", "--no-install-recommends"];
+    install.extend(missing.iter().map(|p| p.name));
+    run(&install)?;
+    let still: Vec<&str> = missing
+        .iter()
+        .filter(|p| !installed(p))
+        .map(|p| p.name)
+        .collect();
+    if !still.is_empty() {
+        bail!(
+            "still not installed after apt-get install: {}",
+            still.join(" ")
+        );
+    }
+    Ok(())
+}

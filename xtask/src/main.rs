@@ -1,0 +1,360 @@
+//! `cargo xtask <command>`: the project's own tooling.
+//!
+//! - `up`: install missing Debian packages, build kube-apiserver, start etcd and
+//!   kube-apiserver in `.local-cluster/` (idempotent), write the admin kubeconfig.
+//! - `down [--purge]`: stop them; `--purge` also deletes `.local-cluster/`.
+//! - `status`: what runs.
+//! - `test`: packages, rustfmt, clippy, build, then `cargo test --workspace`.
+//! - `bench <name>`: run a named benchmark.
+
+mod apt;
+mod bench;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use ferrokube_deploy::local_cluster::{
+    running_pid, stop_dir, ClusterPaths, ClusterState, LocalCluster, LocalClusterConfig,
+    DEFAULT_ETCD_BIN,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "ferrokube project tasks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Start (or keep) a local etcd + kube-apiserver in .local-cluster/.
+    Up(UpArgs),
+    /// Stop what `up` started.
+    Down {
+        /// Also delete .local-cluster/ (etcd data, PKI, logs).
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Show what runs in .local-cluster/.
+    Status,
+    /// Lint, build and run the whole test suite (what CI runs).
+    Test(TestArgs),
+    /// Run a named benchmark (`cargo xtask bench --list`).
+    Bench(bench::BenchArgs),
+    /// Create (or check and reuse) a cluster PKI and an admin kubeconfig, e.g. for
+    /// /etc/kubernetes/pki on a server.
+    Pki(PkiArgs),
+}
+
+#[derive(clap::Args)]
+struct PkiArgs {
+    /// Directory for ca.crt/key, apiserver.crt/key, admin.crt/key.
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// Extra IP or DNS name for the apiserver serving certificate (repeatable): the
+    /// server's address and name as clients will use them.
+    #[arg(long = "san", value_name = "NAME")]
+    sans: Vec<String>,
+    /// Also write an admin kubeconfig (client certificate) for this server URL...
+    #[arg(long, value_name = "URL", requires = "kubeconfig")]
+    server: Option<String>,
+    /// ...to this file.
+    #[arg(long, value_name = "FILE", requires = "server")]
+    kubeconfig: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct UpArgs {
+    /// kube-apiserver --secure-port.
+    #[arg(long, default_value_t = 6443)]
+    port: u16,
+    /// etcd client port (not 2379, so a system etcd can run beside it).
+    #[arg(long, default_value_t = 23790)]
+    etcd_port: u16,
+    /// etcd peer port.
+    #[arg(long, default_value_t = 23800)]
+    etcd_peer_port: u16,
+    /// Build and run the release binary instead of the debug one.
+    #[arg(long)]
+    release: bool,
+    /// Use kube-apiserver from this directory; do not build.
+    #[arg(long, value_name = "DIR")]
+    bin_dir: Option<PathBuf>,
+    /// Extra IP or DNS name for the serving certificate (repeatable).
+    #[arg(long = "san", value_name = "NAME")]
+    sans: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct TestArgs {
+    /// Skip `cargo fmt --check` and `cargo clippy`.
+    #[arg(long)]
+    no_lint: bool,
+    /// Extra arguments for `cargo test` (after `--`), e.g. `-- -p ferrokube-e2e smoke`.
+    #[arg(last = true)]
+    cargo_test_args: Vec<String>,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Up(args) => up(args),
+        Cmd::Down { purge } => down(purge),
+        Cmd::Status => status(),
+        Cmd::Test(args) => test(args),
+        Cmd::Bench(args) => bench::run(args),
+        Cmd::Pki(args) => pki(args),
+    };
+    if let Err(e) = result {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// The workspace root: the parent of this crate's directory.
+pub fn repo_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+fn local_cluster_dir() -> PathBuf {
+    repo_root().join(".local-cluster")
+}
+
+/// `$CARGO_TARGET_DIR` or `<root>/target`.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(t) if t.is_absolute() => t,
+        Some(t) => repo_root().join(t),
+        None => repo_root().join("target"),
+    }
+}
+
+/// Runs `cargo <args>` in the repository root; fails if it fails.
+pub fn cargo(args: &[&str], envs: &[(&str, &Path)]) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("xtask: cargo {}", args.join(" "));
+    let start = Instant::now();
+    let status = Command::new(&cargo)
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (k, v.as_os_str())))
+        .current_dir(repo_root())
+        .status()
+        .with_context(|| format!("running cargo {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    eprintln!(
+        "xtask: cargo {} done in {:.0?}",
+        args.join(" "),
+        start.elapsed()
+    );
+    Ok(())
+}
+
+/// Builds the daemon binaries; returns the directory they are in.
+pub fn build_binaries(release: bool) -> Result<PathBuf> {
+    let mut args = vec!["build", "-p", "apiserver", "--bins"];
+    if release {
+        args.push("--release");
+    }
+    cargo(&args, &[])?;
+    Ok(target_dir().join(if release { "release" } else { "debug" }))
+}
+
+fn up(args: UpArgs) -> Result<()> {
+    apt::ensure_packages()?;
+    let bin_dir = match args.bin_dir {
+        Some(dir) => dir,
+        None => build_binaries(args.release)?,
+    };
+    let apiserver_bin = bin_dir.join("kube-apiserver");
+    let dir = local_cluster_dir();
+    let paths = ClusterPaths::new(&dir);
+    if let (Some(pid), Ok(built)) = (
+        running_pid(&paths.apiserver_pid),
+        std::fs::metadata(&apiserver_bin).and_then(|m| m.modified()),
+    ) {
+        let started = std::fs::metadata(&paths.apiserver_pid).and_then(|m| m.modified());
+        if started.map(|s| built > s).unwrap_or(false) {
+            eprintln!(
+                "xtask: note: kube-apiserver (pid {pid}) runs an older build; \
+                 `cargo xtask down && cargo xtask up` runs the new one"
+            );
+        }
+    }
+    let mut config = LocalClusterConfig::new(&dir, &apiserver_bin);
+    config.apiserver_port = Some(args.port);
+    config.etcd_client_port = Some(args.etcd_port);
+    config.etcd_peer_port = Some(args.etcd_peer_port);
+    config.extra_sans = args.sans;
+    config.detach = true;
+    config.reuse_running = true;
+    config.stop_on_drop = false;
+    let cluster = LocalCluster::start(config).with_context(|| {
+        format!(
+            "starting the local cluster (logs in {}; `cargo xtask down` stops what did start)",
+            paths.logs_dir.display()
+        )
+    })?;
+    println!(
+        "etcd            pid {:<8} {}   data {}",
+        cluster.etcd_pid().unwrap_or(0),
+        cluster.etcd_endpoint(),
+        paths.etcd_data_dir.display()
+    );
+    println!(
+        "kube-apiserver  pid {:<8} {}",
+        cluster.apiserver_pid().unwrap_or(0),
+        cluster.server_url()
+    );
+    println!("logs            {}", paths.logs_dir.display());
+    println!(
+        "admin token     in {} (kubeconfig {})",
+        paths.token_file.display(),
+        paths.admin_token_kubeconfig.display()
+    );
+    println!();
+    println!("export KUBECONFIG={}", cluster.admin_kubeconfig().display());
+    cluster.keep_running();
+    Ok(())
+}
+
+fn down(purge: bool) -> Result<()> {
+    let dir = local_cluster_dir();
+    if !dir.exists() {
+        println!("nothing to stop: {} does not exist", dir.display());
+        return Ok(());
+    }
+    let report = stop_dir(
+        &dir,
+        Path::new("kube-apiserver"),
+        Path::new(DEFAULT_ETCD_BIN),
+    )?;
+    match report.apiserver_pid {
+        Some(pid) => println!("stopped kube-apiserver (pid {pid})"),
+        None => println!("kube-apiserver was not running"),
+    }
+    match report.etcd_pid {
+        Some(pid) => println!("stopped etcd (pid {pid})"),
+        None => println!("etcd was not running"),
+    }
+    if purge {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        println!("removed {}", dir.display());
+    } else {
+        println!(
+            "kept {} (etcd data, PKI, logs); `cargo xtask down --purge` removes it",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+fn pki(args: PkiArgs) -> Result<()> {
+    use ferrokube_deploy::pki::{ensure_pki_with, PkiOptions};
+    let pki = ensure_pki_with(
+        &args.dir,
+        &PkiOptions {
+            extra_sans: args.sans,
+        },
+    )?;
+    for pair in [pki.ca(), pki.apiserver(), pki.admin()] {
+        println!("{}  {}", pair.cert.display(), pair.key.display());
+    }
+    if let (Some(server), Some(path)) = (args.server, args.kubeconfig) {
+        ferrokube_deploy::Kubeconfig::admin(
+            &pki,
+            ferrokube_deploy::local_cluster::CLUSTER_NAME,
+            &server,
+        )?
+        .write(&path)?;
+        println!("{}", path.display());
+    }
+    Ok(())
+}
+
+fn status() -> Result<()> {
+    let dir = local_cluster_dir();
+    let paths = ClusterPaths::new(&dir);
+    let Some(state) = ClusterState::load(&paths)? else {
+        println!(
+            "no local cluster in {} (`cargo xtask up` starts one)",
+            dir.display()
+        );
+        return Ok(());
+    };
+    let show = |name: &str, pid_file: &Path, url: String| match running_pid(pid_file) {
+        Some(pid) => println!("{name:<15} running (pid {pid})  {url}"),
+        None => println!("{name:<15} stopped           {url}"),
+    };
+    show(
+        "etcd",
+        &paths.etcd_pid,
+        format!("http://127.0.0.1:{}", state.etcd_client_port),
+    );
+    show(
+        "kube-apiserver",
+        &paths.apiserver_pid,
+        format!("https://127.0.0.1:{}", state.apiserver_port),
+    );
+    println!("kubeconfig      {}", paths.admin_kubeconfig.display());
+    Ok(())
+}
+
+fn test(args: TestArgs) -> Result<()> {
+    let start = Instant::now();
+    apt::ensure_packages()?;
+    if !args.no_lint {
+        ensure_rustup_component("fmt", "rustfmt");
+        ensure_rustup_component("clippy", "clippy");
+        cargo(&["fmt", "--all", "--", "--check"], &[])?;
+        cargo(
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            &[],
+        )?;
+    }
+    let bin_dir = build_binaries(false)?;
+    let mut test_args = vec!["test"];
+    let picks_packages = args
+        .cargo_test_args
+        .iter()
+        .any(|a| a == "-p" || a.starts_with("--package") || (a.starts_with("-p") && a.len() > 2));
+    if !picks_packages {
+        test_args.push("--workspace");
+    }
+    test_args.extend(args.cargo_test_args.iter().map(String::as_str));
+    cargo(&test_args, &[("FERROKUBE_BIN_DIR", &bin_dir)])?;
+    eprintln!("xtask: test finished in {:.0?}", start.elapsed());
+    Ok(())
+}
+
+/// `cargo <sub> --version` works, or try `rustup component add <component>`.
+fn ensure_rustup_component(sub: &str, component: &str) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let ok = Command::new(&cargo)
+        .args([sub, "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("xtask: cargo {sub} is missing; trying `rustup component add {component}`");
+        let _ = Command::new("rustup")
+            .args(["component", "add", component])
+            .status();
+    }
+}
