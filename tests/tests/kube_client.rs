@@ -19,15 +19,28 @@ async fn client(c: &TestCluster) -> Result<Client> {
 
 async fn namespace(client: &Client, name: &str) -> Result<()> {
     let api: Api<Namespace> = Api::all(client.clone());
-    let ns = Namespace { metadata: ObjectMeta { name: Some(name.into()), ..Default::default() }, ..Default::default() };
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
     api.create(&PostParams::default(), &ns).await?;
     Ok(())
 }
 
 fn cm(name: &str, data: &[(&str, &str)]) -> ConfigMap {
     ConfigMap {
-        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
-        data: Some(data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>()),
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        data: Some(
+            data.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+        ),
         ..Default::default()
     }
 }
@@ -38,14 +51,22 @@ async fn concurrent_updates_lose_nothing() -> Result<()> {
     let client = client(c).await?;
     namespace(&client, "concurrency").await?;
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "concurrency");
-    api.create(&PostParams::default(), &cm("counter", &[("n", "0")])).await?;
+    api.create(&PostParams::default(), &cm("counter", &[("n", "0")]))
+        .await?;
 
     // A stale resourceVersion is refused with 409.
     let stale = api.get("counter").await?;
     let mut first = stale.clone();
-    first.data.get_or_insert_default().insert("n".into(), "0".into());
-    first.data.get_or_insert_default().insert("touched".into(), "yes".into());
-    api.replace("counter", &PostParams::default(), &first).await?;
+    first
+        .data
+        .get_or_insert_default()
+        .insert("n".into(), "0".into());
+    first
+        .data
+        .get_or_insert_default()
+        .insert("touched".into(), "yes".into());
+    api.replace("counter", &PostParams::default(), &first)
+        .await?;
     let err = api.replace("counter", &PostParams::default(), &stale).await;
     match err {
         Err(kube::Error::Api(s)) => ensure!(s.code == 409 && s.reason == "Conflict", "{s:?}"),
@@ -63,8 +84,15 @@ async fn concurrent_updates_lose_nothing() -> Result<()> {
             for _ in 0..per {
                 loop {
                     let mut cur = api.get("counter").await?;
-                    let n: u64 = cur.data.as_ref().and_then(|d| d.get("n")).and_then(|v| v.parse().ok()).unwrap_or(0);
-                    cur.data.get_or_insert_default().insert("n".into(), (n + 1).to_string());
+                    let n: u64 = cur
+                        .data
+                        .as_ref()
+                        .and_then(|d| d.get("n"))
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    cur.data
+                        .get_or_insert_default()
+                        .insert("n".into(), (n + 1).to_string());
                     match api.replace("counter", &PostParams::default(), &cur).await {
                         Ok(_) => break,
                         Err(kube::Error::Api(s)) if s.code == 409 => conflicts += 1,
@@ -80,8 +108,17 @@ async fn concurrent_updates_lose_nothing() -> Result<()> {
         conflicts += t.await??;
     }
     let end = api.get("counter").await?;
-    let n = end.data.as_ref().and_then(|d| d.get("n")).cloned().unwrap_or_default();
-    ensure!(n == (writers * per).to_string(), "expected {} increments, counter says {n} ({conflicts} conflicts)", writers * per);
+    let n = end
+        .data
+        .as_ref()
+        .and_then(|d| d.get("n"))
+        .cloned()
+        .unwrap_or_default();
+    ensure!(
+        n == (writers * per).to_string(),
+        "expected {} increments, counter says {n} ({conflicts} conflicts)",
+        writers * per
+    );
     Ok(())
 }
 
@@ -92,19 +129,32 @@ async fn watch_from_resource_version_sees_every_change() -> Result<()> {
     namespace(&client, "watching").await?;
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "watching");
     let created = api.create(&PostParams::default(), &cm("w0", &[])).await?;
-    let rv = created.metadata.resource_version.clone().context("no resourceVersion")?;
+    let rv = created
+        .metadata
+        .resource_version
+        .clone()
+        .context("no resourceVersion")?;
     api.create(&PostParams::default(), &cm("w1", &[])).await?;
     api.create(&PostParams::default(), &cm("w2", &[])).await?;
     api.delete("w1", &Default::default()).await?;
 
-    let mut stream = api.watch(&WatchParams::default().timeout(10), &rv).await?.boxed();
+    let mut stream = api
+        .watch(&WatchParams::default().timeout(10), &rv)
+        .await?
+        .boxed();
     let mut seen = Vec::new();
     while seen.len() < 3 {
         let ev = tokio::time::timeout(Duration::from_secs(10), stream.try_next()).await??;
         match ev {
-            Some(WatchEvent::Added(o)) => seen.push(format!("ADDED {}", o.metadata.name.unwrap_or_default())),
-            Some(WatchEvent::Deleted(o)) => seen.push(format!("DELETED {}", o.metadata.name.unwrap_or_default())),
-            Some(WatchEvent::Modified(o)) => seen.push(format!("MODIFIED {}", o.metadata.name.unwrap_or_default())),
+            Some(WatchEvent::Added(o)) => {
+                seen.push(format!("ADDED {}", o.metadata.name.unwrap_or_default()))
+            }
+            Some(WatchEvent::Deleted(o)) => {
+                seen.push(format!("DELETED {}", o.metadata.name.unwrap_or_default()))
+            }
+            Some(WatchEvent::Modified(o)) => {
+                seen.push(format!("MODIFIED {}", o.metadata.name.unwrap_or_default()))
+            }
             Some(WatchEvent::Bookmark(_)) => {}
             Some(WatchEvent::Error(e)) => anyhow::bail!("watch error {e:?}"),
             None => break,
@@ -125,21 +175,41 @@ async fn watch_from_a_revision_out_of_the_window_is_410_expired() -> Result<()> 
     let client = client(&c).await?;
     namespace(&client, "window").await?;
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "window");
-    let first = api.create(&PostParams::default(), &cm("first", &[])).await?;
-    let rv = first.metadata.resource_version.clone().context("no resourceVersion")?;
+    let first = api
+        .create(&PostParams::default(), &cm("first", &[]))
+        .await?;
+    let rv = first
+        .metadata
+        .resource_version
+        .clone()
+        .context("no resourceVersion")?;
     for i in 0..10 {
-        api.create(&PostParams::default(), &cm(&format!("more-{i}"), &[])).await?;
+        api.create(&PostParams::default(), &cm(&format!("more-{i}"), &[]))
+            .await?;
     }
-    let mut old = api.watch(&WatchParams::default().timeout(5), &rv).await?.boxed();
+    let mut old = api
+        .watch(&WatchParams::default().timeout(5), &rv)
+        .await?
+        .boxed();
     match tokio::time::timeout(Duration::from_secs(10), old.try_next()).await? {
         Ok(Some(WatchEvent::Error(e))) => ensure!(e.code == 410 && e.reason == "Expired", "{e:?}"),
         Err(kube::Error::Api(e)) => ensure!(e.code == 410, "{e:?}"),
-        other => anyhow::bail!("a watch from a revision out of the window must be 410 Expired, got {other:?}"),
+        other => anyhow::bail!(
+            "a watch from a revision out of the window must be 410 Expired, got {other:?}"
+        ),
     }
     // A LIST at that exact revision still works while etcd has not compacted it.
-    let lp = kube::api::ListParams::default().at(&rv).matching(kube::api::VersionMatch::Exact);
+    let lp = kube::api::ListParams::default()
+        .at(&rv)
+        .matching(kube::api::VersionMatch::Exact);
     let listed = api.list(&lp).await?;
-    ensure!(listed.items.iter().any(|o| o.metadata.name.as_deref() == Some("first")), "exact list");
+    ensure!(
+        listed
+            .items
+            .iter()
+            .any(|o| o.metadata.name.as_deref() == Some("first")),
+        "exact list"
+    );
     Ok(())
 }
 
@@ -150,8 +220,14 @@ async fn etcd_restart_under_load_loses_no_event() -> Result<()> {
     let client = client(&c).await?;
     namespace(&client, "restart").await?;
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "restart");
-    let start = api.create(&PostParams::default(), &cm("start", &[])).await?;
-    let rv = start.metadata.resource_version.clone().context("no resourceVersion")?;
+    let start = api
+        .create(&PostParams::default(), &cm("start", &[]))
+        .await?;
+    let rv = start
+        .metadata
+        .resource_version
+        .clone()
+        .context("no resourceVersion")?;
 
     let watch_api = api.clone();
     let watcher = tokio::spawn(async move {
@@ -160,7 +236,10 @@ async fn etcd_restart_under_load_loses_no_event() -> Result<()> {
         // Re-watch from the last seen revision whenever the stream ends, as informers do.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
         while tokio::time::Instant::now() < deadline {
-            let Ok(stream) = watch_api.watch(&WatchParams::default().timeout(20), &from).await else {
+            let Ok(stream) = watch_api
+                .watch(&WatchParams::default().timeout(20), &from)
+                .await
+            else {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             };
@@ -185,7 +264,10 @@ async fn etcd_restart_under_load_loses_no_event() -> Result<()> {
         let mut failed = 0;
         for i in 0..150 {
             let name = format!("load-{i}");
-            match writer_api.create(&PostParams::default(), &cm(&name, &[])).await {
+            match writer_api
+                .create(&PostParams::default(), &cm(&name, &[]))
+                .await
+            {
                 Ok(_) => {
                     ok.insert(name);
                 }
@@ -214,7 +296,15 @@ async fn etcd_restart_under_load_loses_no_event() -> Result<()> {
     ensure!(after.is_some(), "writes still fail after etcd came back");
     let seen = tokio::time::timeout(Duration::from_secs(60), watcher).await??;
     let missing: Vec<_> = created.difference(&seen).collect();
-    ensure!(missing.is_empty(), "the watch missed {missing:?} ({} created, {failed} failed during the outage)", created.len());
-    ensure!(created.len() > 50, "too few writes succeeded: {}", created.len());
+    ensure!(
+        missing.is_empty(),
+        "the watch missed {missing:?} ({} created, {failed} failed during the outage)",
+        created.len()
+    );
+    ensure!(
+        created.len() > 50,
+        "too few writes succeeded: {}",
+        created.len()
+    );
     Ok(())
 }

@@ -37,31 +37,79 @@ fn apply_is_idempotent_and_changes_only_what_was_edited() -> Result<()> {
     ns(c, "writes")?;
     let first = c.kubectl_stdin(&["apply", "-f", "-"], APP_V1)?.ok()?;
     ensure!(first.contains("deployment.apps/app created"), "{first}");
-    let rv1 = c.kubectl(&["get", "deploy", "app", "-n", "writes", "-o", "jsonpath={.metadata.resourceVersion}"])?.ok()?;
+    let rv1 = c
+        .kubectl(&[
+            "get",
+            "deploy",
+            "app",
+            "-n",
+            "writes",
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ])?
+        .ok()?;
     let again = c.kubectl_stdin(&["apply", "-f", "-"], APP_V1)?.ok()?;
     ensure!(again.contains("deployment.apps/app unchanged"), "{again}");
-    let rv2 = c.kubectl(&["get", "deploy", "app", "-n", "writes", "-o", "jsonpath={.metadata.resourceVersion}"])?.ok()?;
-    ensure!(rv1 == rv2, "applying the same file twice changed the object ({rv1} -> {rv2})");
+    let rv2 = c
+        .kubectl(&[
+            "get",
+            "deploy",
+            "app",
+            "-n",
+            "writes",
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ])?
+        .ok()?;
+    ensure!(
+        rv1 == rv2,
+        "applying the same file twice changed the object ({rv1} -> {rv2})"
+    );
 
     // Someone else scales it; an edited apply of the image keeps their change and the
     // other container and env var untouched.
-    c.kubectl(&["scale", "deploy", "app", "-n", "writes", "--replicas=3"])?.ok()?;
-    let edited = APP_V1.replace("image: busybox:1.36\n        env", "image: busybox:1.37\n        env");
+    c.kubectl(&["scale", "deploy", "app", "-n", "writes", "--replicas=3"])?
+        .ok()?;
+    let edited = APP_V1.replace(
+        "image: busybox:1.36\n        env",
+        "image: busybox:1.37\n        env",
+    );
     let out = c.kubectl_stdin(&["apply", "-f", "-"], &edited)?.ok()?;
     ensure!(out.contains("configured"), "{out}");
-    let d = c.kubectl(&["get", "deploy", "app", "-n", "writes", "-o", "json"])?.json()?;
+    let d = c
+        .kubectl(&["get", "deploy", "app", "-n", "writes", "-o", "json"])?
+        .json()?;
     let containers = &d["spec"]["template"]["spec"]["containers"];
     ensure!(containers[0]["image"] == "busybox:1.37", "{d}");
     ensure!(containers[1]["image"] == "busybox:1.36", "{d}");
-    ensure!(containers[0]["env"].as_array().map(Vec::len) == Some(2), "{d}");
-    ensure!(d["spec"]["replicas"] == 1, "apply of a file saying replicas: 1 sets it back: {d}");
-    ensure!(d["metadata"]["generation"].as_i64().unwrap_or(0) >= 3, "generation bumps on spec changes: {d}");
+    ensure!(
+        containers[0]["env"].as_array().map(Vec::len) == Some(2),
+        "{d}"
+    );
+    ensure!(
+        d["spec"]["replicas"] == 1,
+        "apply of a file saying replicas: 1 sets it back: {d}"
+    );
+    ensure!(
+        d["metadata"]["generation"].as_i64().unwrap_or(0) >= 3,
+        "generation bumps on spec changes: {d}"
+    );
 
     // Removing an env var from the file removes it from the object (SMP $patch: delete
     // through the last-applied annotation).
     let fewer = edited.replace(", {name: B, value: \"2\"}", "");
     c.kubectl_stdin(&["apply", "-f", "-"], &fewer)?.ok()?;
-    let env = c.kubectl(&["get", "deploy", "app", "-n", "writes", "-o", "jsonpath={.spec.template.spec.containers[0].env[*].name}"])?.ok()?;
+    let env = c
+        .kubectl(&[
+            "get",
+            "deploy",
+            "app",
+            "-n",
+            "writes",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].env[*].name}",
+        ])?
+        .ok()?;
     ensure!(env.trim() == "A", "env after removing B: {env:?}");
     Ok(())
 }
@@ -70,42 +118,159 @@ fn apply_is_idempotent_and_changes_only_what_was_edited() -> Result<()> {
 fn label_annotate_scale_patch_and_edit() -> Result<()> {
     let c = cluster()?;
     ns(c, "verbs")?;
-    c.kubectl(&["create", "deployment", "web", "-n", "verbs", "--image=busybox", "--replicas=2"])?.ok()?;
-    c.kubectl(&["label", "deploy", "web", "-n", "verbs", "team=blue"])?.ok()?;
-    c.kubectl(&["annotate", "deploy", "web", "-n", "verbs", "note=hello"])?.ok()?;
-    let out = c.kubectl(&["scale", "deploy/web", "-n", "verbs", "--replicas=4"])?.ok()?;
+    c.kubectl(&[
+        "create",
+        "deployment",
+        "web",
+        "-n",
+        "verbs",
+        "--image=busybox",
+        "--replicas=2",
+    ])?
+    .ok()?;
+    c.kubectl(&["label", "deploy", "web", "-n", "verbs", "team=blue"])?
+        .ok()?;
+    c.kubectl(&["annotate", "deploy", "web", "-n", "verbs", "note=hello"])?
+        .ok()?;
+    let out = c
+        .kubectl(&["scale", "deploy/web", "-n", "verbs", "--replicas=4"])?
+        .ok()?;
     ensure!(out.contains("deployment.apps/web scaled"), "{out}");
-    let d = c.kubectl(&["get", "deploy", "web", "-n", "verbs", "-o", "json"])?.json()?;
+    let d = c
+        .kubectl(&["get", "deploy", "web", "-n", "verbs", "-o", "json"])?
+        .json()?;
     ensure!(d["metadata"]["labels"]["team"] == "blue", "{d}");
     ensure!(d["metadata"]["annotations"]["note"] == "hello", "{d}");
     ensure!(d["spec"]["replicas"] == 4, "{d}");
     // Removing a label.
-    c.kubectl(&["label", "deploy", "web", "-n", "verbs", "team-"])?.ok()?;
-    let labels = c.kubectl(&["get", "deploy", "web", "-n", "verbs", "-o", "jsonpath={.metadata.labels}"])?.ok()?;
+    c.kubectl(&["label", "deploy", "web", "-n", "verbs", "team-"])?
+        .ok()?;
+    let labels = c
+        .kubectl(&[
+            "get",
+            "deploy",
+            "web",
+            "-n",
+            "verbs",
+            "-o",
+            "jsonpath={.metadata.labels}",
+        ])?
+        .ok()?;
     ensure!(!labels.contains("team"), "{labels}");
     // The three patch types.
-    c.kubectl(&["patch", "deploy", "web", "-n", "verbs", "--type=json", "-p", r#"[{"op":"replace","path":"/spec/replicas","value":5}]"#])?.ok()?;
-    c.kubectl(&["patch", "deploy", "web", "-n", "verbs", "--type=merge", "-p", r#"{"metadata":{"labels":{"m":"1"}}}"#])?.ok()?;
-    c.kubectl(&["patch", "deploy", "web", "-n", "verbs", "-p", r#"{"spec":{"template":{"spec":{"containers":[{"name":"busybox","image":"busybox:2"}]}}}}"#])?.ok()?;
-    let d = c.kubectl(&["get", "deploy", "web", "-n", "verbs", "-o", "json"])?.json()?;
-    ensure!(d["spec"]["replicas"] == 5 && d["metadata"]["labels"]["m"] == "1", "{d}");
-    ensure!(d["spec"]["template"]["spec"]["containers"][0]["image"] == "busybox:2", "{d}");
-    ensure!(d["spec"]["template"]["spec"]["containers"].as_array().map(Vec::len) == Some(1), "{d}");
+    c.kubectl(&[
+        "patch",
+        "deploy",
+        "web",
+        "-n",
+        "verbs",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/replicas","value":5}]"#,
+    ])?
+    .ok()?;
+    c.kubectl(&[
+        "patch",
+        "deploy",
+        "web",
+        "-n",
+        "verbs",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"labels":{"m":"1"}}}"#,
+    ])?
+    .ok()?;
+    c.kubectl(&[
+        "patch",
+        "deploy",
+        "web",
+        "-n",
+        "verbs",
+        "-p",
+        r#"{"spec":{"template":{"spec":{"containers":[{"name":"busybox","image":"busybox:2"}]}}}}"#,
+    ])?
+    .ok()?;
+    let d = c
+        .kubectl(&["get", "deploy", "web", "-n", "verbs", "-o", "json"])?
+        .json()?;
+    ensure!(
+        d["spec"]["replicas"] == 5 && d["metadata"]["labels"]["m"] == "1",
+        "{d}"
+    );
+    ensure!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"] == "busybox:2",
+        "{d}"
+    );
+    ensure!(
+        d["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .map(Vec::len)
+            == Some(1),
+        "{d}"
+    );
     // A failing json-patch test op changes nothing.
-    let err = c.kubectl(&["patch", "deploy", "web", "-n", "verbs", "--type=json", "-p", r#"[{"op":"test","path":"/spec/replicas","value":9}]"#])?.err()?;
+    let err = c
+        .kubectl(&[
+            "patch",
+            "deploy",
+            "web",
+            "-n",
+            "verbs",
+            "--type=json",
+            "-p",
+            r#"[{"op":"test","path":"/spec/replicas","value":9}]"#,
+        ])?
+        .err()?;
     ensure!(!err.is_empty(), "a failed test op is an error");
     // kubectl edit with a scripted editor.
     let editor = c.dir().join("edit.sh");
-    std::fs::write(&editor, "#!/bin/sh\nsed -i 's/replicas: 5/replicas: 6/' \"$1\"\n")?;
-    std::process::Command::new("chmod").arg("+x").arg(&editor).status()?;
-    let out = c.kubectl_env(&["edit", "deploy", "web", "-n", "verbs"], &[("KUBE_EDITOR", editor.to_str().unwrap_or(""))])?.ok()?;
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i 's/replicas: 5/replicas: 6/' \"$1\"\n",
+    )?;
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&editor)
+        .status()?;
+    let out = c
+        .kubectl_env(
+            &["edit", "deploy", "web", "-n", "verbs"],
+            &[("KUBE_EDITOR", editor.to_str().unwrap_or(""))],
+        )?
+        .ok()?;
     ensure!(out.contains("edited"), "{out}");
-    let r = c.kubectl(&["get", "deploy", "web", "-n", "verbs", "-o", "jsonpath={.spec.replicas}"])?.ok()?;
+    let r = c
+        .kubectl(&[
+            "get",
+            "deploy",
+            "web",
+            "-n",
+            "verbs",
+            "-o",
+            "jsonpath={.spec.replicas}",
+        ])?
+        .ok()?;
     ensure!(r == "6", "after edit: {r}");
     // Status subresource: a status patch changes status only.
-    c.kubectl(&["patch", "deploy", "web", "-n", "verbs", "--subresource=status", "--type=merge", "-p", r#"{"status":{"replicas":6},"spec":{"replicas":1}}"#])?.ok()?;
-    let d = c.kubectl(&["get", "deploy", "web", "-n", "verbs", "-o", "json"])?.json()?;
-    ensure!(d["status"]["replicas"] == 6 && d["spec"]["replicas"] == 6, "{d}");
+    c.kubectl(&[
+        "patch",
+        "deploy",
+        "web",
+        "-n",
+        "verbs",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"replicas":6},"spec":{"replicas":1}}"#,
+    ])?
+    .ok()?;
+    let d = c
+        .kubectl(&["get", "deploy", "web", "-n", "verbs", "-o", "json"])?
+        .json()?;
+    ensure!(
+        d["status"]["replicas"] == 6 && d["spec"]["replicas"] == 6,
+        "{d}"
+    );
     Ok(())
 }
 
@@ -113,10 +278,23 @@ fn label_annotate_scale_patch_and_edit() -> Result<()> {
 fn dry_run_validation_and_unknown_fields() -> Result<()> {
     let c = cluster()?;
     ns(c, "checks")?;
-    let out = c.kubectl(&["create", "configmap", "dry", "-n", "checks", "--from-literal=a=b", "--dry-run=server"])?.ok()?;
+    let out = c
+        .kubectl(&[
+            "create",
+            "configmap",
+            "dry",
+            "-n",
+            "checks",
+            "--from-literal=a=b",
+            "--dry-run=server",
+        ])?
+        .ok()?;
     ensure!(out.contains("created (server dry run)"), "{out}");
     let gone = c.kubectl(&["get", "cm", "dry", "-n", "checks"])?.err()?;
-    ensure!(gone.contains("NotFound") || gone.contains("not found"), "{gone}");
+    ensure!(
+        gone.contains("NotFound") || gone.contains("not found"),
+        "{gone}"
+    );
 
     let unknown = r#"
 apiVersion: apps/v1
@@ -132,9 +310,13 @@ spec:
 "#;
     let err = c.kubectl_stdin(&["create", "-f", "-"], unknown)?.err()?;
     ensure!(err.contains("unknown field \"spec.selectr\""), "{err}");
-    ensure!(err.contains("spec.template.spec.containers[0].imagePullPolice"), "{err}");
+    ensure!(
+        err.contains("spec.template.spec.containers[0].imagePullPolice"),
+        "{err}"
+    );
     // Ignored when validation is off.
-    c.kubectl_stdin(&["create", "--validate=false", "-f", "-"], unknown)?.ok()?;
+    c.kubectl_stdin(&["create", "--validate=false", "-f", "-"], unknown)?
+        .ok()?;
 
     let invalid = r#"
 apiVersion: v1
@@ -148,28 +330,56 @@ spec:
 "#;
     let err = c.kubectl_stdin(&["create", "-f", "-"], invalid)?.err()?;
     ensure!(err.contains("is invalid"), "{err}");
-    ensure!(err.contains("metadata.name: Invalid value: \"Bad_Name\""), "{err}");
-    ensure!(err.contains("spec.containers[0].image: Required value"), "{err}");
-    ensure!(err.contains("spec.containers[1].name: Duplicate value: \"c\""), "{err}");
+    ensure!(
+        err.contains("metadata.name: Invalid value: \"Bad_Name\""),
+        "{err}"
+    );
+    ensure!(
+        err.contains("spec.containers[0].image: Required value"),
+        "{err}"
+    );
+    ensure!(
+        err.contains("spec.containers[1].name: Duplicate value: \"c\""),
+        "{err}"
+    );
 
     let mismatch = r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"m","namespace":"checks"},"spec":{"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"c"}},"spec":{"containers":[{"name":"c","image":"x"}]}}}}"#;
     let err = c.kubectl_stdin(&["create", "-f", "-"], mismatch)?.err()?;
-    ensure!(err.contains("`selector` does not match template `labels`"), "{err}");
+    ensure!(
+        err.contains("`selector` does not match template `labels`"),
+        "{err}"
+    );
     Ok(())
 }
 
 #[test]
 fn namespace_lifecycle() -> Result<()> {
     let c = cluster()?;
-    let err = c.kubectl(&["create", "configmap", "x", "-n", "does-not-exist"])?.err()?;
-    ensure!(err.contains("namespaces \"does-not-exist\" not found"), "{err}");
+    let err = c
+        .kubectl(&["create", "configmap", "x", "-n", "does-not-exist"])?
+        .err()?;
+    ensure!(
+        err.contains("namespaces \"does-not-exist\" not found"),
+        "{err}"
+    );
     ns(c, "doomed")?;
-    c.kubectl(&["create", "configmap", "x", "-n", "doomed"])?.ok()?;
-    c.kubectl(&["delete", "namespace", "doomed", "--wait=false"])?.ok()?;
-    let phase = c.kubectl(&["get", "ns", "doomed", "-o", "jsonpath={.status.phase}"])?.ok()?;
+    c.kubectl(&["create", "configmap", "x", "-n", "doomed"])?
+        .ok()?;
+    c.kubectl(&["delete", "namespace", "doomed", "--wait=false"])?
+        .ok()?;
+    let phase = c
+        .kubectl(&["get", "ns", "doomed", "-o", "jsonpath={.status.phase}"])?
+        .ok()?;
     ensure!(phase == "Terminating", "{phase}");
-    let err = c.kubectl(&["create", "configmap", "y", "-n", "doomed"])?.err()?;
-    ensure!(err.contains("unable to create new content in namespace doomed because it is being terminated"), "{err}");
+    let err = c
+        .kubectl(&["create", "configmap", "y", "-n", "doomed"])?
+        .err()?;
+    ensure!(
+        err.contains(
+            "unable to create new content in namespace doomed because it is being terminated"
+        ),
+        "{err}"
+    );
     let err = c.kubectl(&["delete", "namespace", "default"])?.err()?;
     ensure!(err.contains("this namespace may not be deleted"), "{err}");
     Ok(())
@@ -181,11 +391,38 @@ fn finalizers_hold_deletion() -> Result<()> {
     ns(c, "final")?;
     let cm = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"held","namespace":"final","finalizers":["example.com/hold"]}}"#;
     c.kubectl_stdin(&["create", "-f", "-"], cm)?.ok()?;
-    c.kubectl(&["delete", "cm", "held", "-n", "final", "--wait=false"])?.ok()?;
-    let ts = c.kubectl(&["get", "cm", "held", "-n", "final", "-o", "jsonpath={.metadata.deletionTimestamp}"])?.ok()?;
-    ensure!(!ts.is_empty(), "deletionTimestamp set while a finalizer remains");
-    c.kubectl(&["patch", "cm", "held", "-n", "final", "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#])?.ok()?;
+    c.kubectl(&["delete", "cm", "held", "-n", "final", "--wait=false"])?
+        .ok()?;
+    let ts = c
+        .kubectl(&[
+            "get",
+            "cm",
+            "held",
+            "-n",
+            "final",
+            "-o",
+            "jsonpath={.metadata.deletionTimestamp}",
+        ])?
+        .ok()?;
+    ensure!(
+        !ts.is_empty(),
+        "deletionTimestamp set while a finalizer remains"
+    );
+    c.kubectl(&[
+        "patch",
+        "cm",
+        "held",
+        "-n",
+        "final",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ])?
+    .ok()?;
     let err = c.kubectl(&["get", "cm", "held", "-n", "final"])?.err()?;
-    ensure!(err.contains("not found"), "removing the last finalizer deletes the object: {err}");
+    ensure!(
+        err.contains("not found"),
+        "removing the last finalizer deletes the object: {err}"
+    );
     Ok(())
 }

@@ -258,7 +258,10 @@ pub fn groups() -> Vec<(&'static str, Vec<&'static str>)> {
 }
 
 /// The resources of one group version.
-pub fn in_group_version<'a>(group: &'a str, version: &'a str) -> impl Iterator<Item = &'static ResourceInfo> + 'a {
+pub fn in_group_version<'a>(
+    group: &'a str,
+    version: &'a str,
+) -> impl Iterator<Item = &'static ResourceInfo> + 'a {
     BUILTIN
         .iter()
         .filter(move |r| r.group == group && r.version == version)
@@ -290,14 +293,23 @@ mod tests {
 
     #[test]
     fn storage_keys_follow_upstream() {
-        assert_eq!(find("", "v1", "pods").map(|r| r.storage_resource()), Some("pods"));
-        assert_eq!(find("apps", "v1", "deployments").map(|r| r.storage_resource()), Some("deployments"));
+        assert_eq!(
+            find("", "v1", "pods").map(|r| r.storage_resource()),
+            Some("pods")
+        );
+        assert_eq!(
+            find("apps", "v1", "deployments").map(|r| r.storage_resource()),
+            Some("deployments")
+        );
     }
 
     #[test]
     fn autoscaling_prefers_v2() {
         let g = groups();
-        let autoscaling = g.iter().find(|(g, _)| *g == "autoscaling").map(|(_, v)| v.clone());
+        let autoscaling = g
+            .iter()
+            .find(|(g, _)| *g == "autoscaling")
+            .map(|(_, v)| v.clone());
         assert_eq!(autoscaling, Some(vec!["v2", "v1"]));
     }
 }

@@ -1,6 +1,8 @@
 //! Kubernetes `Status` errors, worded as upstream's apimachinery words them.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, Status, StatusCause, StatusDetails};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    ListMeta, Status, StatusCause, StatusDetails,
+};
 
 use crate::resources::ResourceInfo;
 use crate::validation::FieldError;
@@ -28,13 +30,22 @@ fn details(name: &str, r: &ResourceInfo) -> Option<Box<StatusDetails>> {
 
 impl ApiError {
     pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError { code, reason, message: message.into(), details: None }
+        ApiError {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
     }
 
     pub fn not_found(r: &ResourceInfo, name: &str) -> Self {
         ApiError {
             details: details(name, r),
-            ..Self::new(404, "NotFound", format!("{} \"{}\" not found", r.group_resource(), name))
+            ..Self::new(
+                404,
+                "NotFound",
+                format!("{} \"{}\" not found", r.group_resource(), name),
+            )
         }
     }
 
@@ -45,7 +56,11 @@ impl ApiError {
     pub fn already_exists(r: &ResourceInfo, name: &str) -> Self {
         ApiError {
             details: details(name, r),
-            ..Self::new(409, "AlreadyExists", format!("{} \"{}\" already exists", r.group_resource(), name))
+            ..Self::new(
+                409,
+                "AlreadyExists",
+                format!("{} \"{}\" already exists", r.group_resource(), name),
+            )
         }
     }
 
@@ -56,7 +71,12 @@ impl ApiError {
             ..Self::new(
                 409,
                 "Conflict",
-                format!("Operation cannot be fulfilled on {} \"{}\": {}", r.group_resource(), name, why),
+                format!(
+                    "Operation cannot be fulfilled on {} \"{}\": {}",
+                    r.group_resource(),
+                    name,
+                    why
+                ),
             )
         }
     }
@@ -71,10 +91,20 @@ impl ApiError {
 
     /// 422 with every failing field, as `Kind.group "name" is invalid: [a: ..., b: ...]`.
     pub fn invalid(group: &str, kind: &str, name: &str, errors: &[FieldError]) -> Self {
-        let qualified = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
+        let qualified = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
         let list = match errors {
             [one] => one.to_string(),
-            many => format!("[{}]", many.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")),
+            many => format!(
+                "[{}]",
+                many.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
         ApiError {
             code: 422,
@@ -128,7 +158,11 @@ impl ApiError {
     }
 
     pub fn internal(message: impl std::fmt::Display) -> Self {
-        Self::new(500, "InternalError", format!("Internal error occurred: {message}"))
+        Self::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {message}"),
+        )
     }
 
     pub fn service_unavailable(message: impl Into<String>) -> Self {
@@ -195,17 +229,31 @@ mod tests {
 
     #[test]
     fn not_found_names_group_resource() {
-        let Some(deploy) = find("apps", "v1", "deployments") else { panic!("deployments missing") };
-        assert_eq!(ApiError::not_found(deploy, "web").message, "deployments.apps \"web\" not found");
-        let Some(pods) = find("", "v1", "pods") else { panic!("pods missing") };
-        assert_eq!(ApiError::not_found(pods, "p").message, "pods \"p\" not found");
+        let Some(deploy) = find("apps", "v1", "deployments") else {
+            panic!("deployments missing")
+        };
+        assert_eq!(
+            ApiError::not_found(deploy, "web").message,
+            "deployments.apps \"web\" not found"
+        );
+        let Some(pods) = find("", "v1", "pods") else {
+            panic!("pods missing")
+        };
+        assert_eq!(
+            ApiError::not_found(pods, "p").message,
+            "pods \"p\" not found"
+        );
     }
 
     #[test]
     fn invalid_lists_every_field() {
         let errs = vec![
             FieldError::required("spec.containers[0].image", ""),
-            FieldError::invalid("metadata.name", serde_json::json!("A_b"), "must be lowercase"),
+            FieldError::invalid(
+                "metadata.name",
+                serde_json::json!("A_b"),
+                "must be lowercase",
+            ),
         ];
         let e = ApiError::invalid("", "Pod", "p", &errs);
         assert_eq!(e.code, 422);

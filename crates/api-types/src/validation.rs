@@ -61,10 +61,19 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn required(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        FieldError { kind: FieldErrorType::Required, field: field.into(), value: None, detail: detail.into() }
+        FieldError {
+            kind: FieldErrorType::Required,
+            field: field.into(),
+            value: None,
+            detail: detail.into(),
+        }
     }
 
-    pub fn invalid(field: impl Into<String>, value: impl Into<Value>, detail: impl Into<String>) -> Self {
+    pub fn invalid(
+        field: impl Into<String>,
+        value: impl Into<Value>,
+        detail: impl Into<String>,
+    ) -> Self {
         FieldError {
             kind: FieldErrorType::Invalid,
             field: field.into(),
@@ -73,16 +82,29 @@ impl FieldError {
         }
     }
 
-    pub fn not_supported(field: impl Into<String>, value: impl Into<Value>, supported: &[&str]) -> Self {
+    pub fn not_supported(
+        field: impl Into<String>,
+        value: impl Into<Value>,
+        supported: &[&str],
+    ) -> Self {
         let detail = if supported.is_empty() {
             String::new()
         } else {
             format!(
                 "supported values: {}",
-                supported.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
+                supported
+                    .iter()
+                    .map(|s| format!("\"{s}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         };
-        FieldError { kind: FieldErrorType::NotSupported, field: field.into(), value: Some(value.into()), detail }
+        FieldError {
+            kind: FieldErrorType::NotSupported,
+            field: field.into(),
+            value: Some(value.into()),
+            detail,
+        }
     }
 
     pub fn duplicate(field: impl Into<String>, value: impl Into<Value>) -> Self {
@@ -95,7 +117,12 @@ impl FieldError {
     }
 
     pub fn forbidden(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        FieldError { kind: FieldErrorType::Forbidden, field: field.into(), value: None, detail: detail.into() }
+        FieldError {
+            kind: FieldErrorType::Forbidden,
+            field: field.into(),
+            value: None,
+            detail: detail.into(),
+        }
     }
 
     pub fn too_long(field: impl Into<String>, max: usize) -> Self {
@@ -120,7 +147,10 @@ impl FieldError {
     pub fn body(&self) -> String {
         let mut s = self.kind.text().to_string();
         if let Some(v) = &self.value {
-            if !matches!(self.kind, FieldErrorType::Required | FieldErrorType::Forbidden | FieldErrorType::Internal) {
+            if !matches!(
+                self.kind,
+                FieldErrorType::Required | FieldErrorType::Forbidden | FieldErrorType::Internal
+            ) {
                 let shown = match v {
                     Value::String(s) => format!("\"{s}\""),
                     Value::Null => "null".to_string(),
@@ -177,9 +207,13 @@ mod tests {
 
     #[test]
     fn bodies_read_as_upstream() {
-        assert_eq!(FieldError::required("spec.selector", "").to_string(), "spec.selector: Required value");
         assert_eq!(
-            FieldError::invalid("spec.replicas", -1, "must be greater than or equal to 0").to_string(),
+            FieldError::required("spec.selector", "").to_string(),
+            "spec.selector: Required value"
+        );
+        assert_eq!(
+            FieldError::invalid("spec.replicas", -1, "must be greater than or equal to 0")
+                .to_string(),
             "spec.replicas: Invalid value: -1: must be greater than or equal to 0"
         );
         assert_eq!(

@@ -23,16 +23,27 @@ impl UserInfo {
     }
 
     pub fn anonymous() -> Self {
-        UserInfo { name: "system:anonymous".into(), uid: String::new(), groups: vec!["system:unauthenticated".into()] }
+        UserInfo {
+            name: "system:anonymous".into(),
+            uid: String::new(),
+            groups: vec!["system:unauthenticated".into()],
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenFileError {
     #[error("reading token file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("token file {path} line {line}: {why}")]
-    Line { path: String, line: usize, why: String },
+    Line {
+        path: String,
+        line: usize,
+        why: String,
+    },
 }
 
 /// Bearer tokens from a CSV file: `token,user,uid,"group1,group2"`.
@@ -43,9 +54,15 @@ pub struct TokenFile {
 
 impl TokenFile {
     pub fn load(path: &Path) -> Result<TokenFile, TokenFileError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| TokenFileError::Read { path: path.display().to_string(), source })?;
-        Self::parse(&text).map_err(|(line, why)| TokenFileError::Line { path: path.display().to_string(), line, why })
+        let text = std::fs::read_to_string(path).map_err(|source| TokenFileError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|(line, why)| TokenFileError::Line {
+            path: path.display().to_string(),
+            line,
+            why,
+        })
     }
 
     pub fn parse(text: &str) -> Result<TokenFile, (usize, String)> {
@@ -64,9 +81,22 @@ impl TokenFile {
             }
             let groups = fields
                 .get(3)
-                .map(|g| g.split(',').map(str::trim).filter(|g| !g.is_empty()).map(str::to_string).collect())
+                .map(|g| {
+                    g.split(',')
+                        .map(str::trim)
+                        .filter(|g| !g.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default();
-            tokens.insert(fields[0].clone(), UserInfo { name: fields[1].clone(), uid: fields[2].clone(), groups });
+            tokens.insert(
+                fields[0].clone(),
+                UserInfo {
+                    name: fields[1].clone(),
+                    uid: fields[2].clone(),
+                    groups,
+                },
+            );
         }
         Ok(TokenFile { tokens })
     }
@@ -112,10 +142,18 @@ impl Authenticator {
         authorization: Option<&str>,
     ) -> Result<UserInfo, ApiError> {
         if let Some((user, groups)) = cert_identity {
-            return Ok(UserInfo { name: user.clone(), uid: String::new(), groups: groups.clone() }.with_authenticated());
+            return Ok(UserInfo {
+                name: user.clone(),
+                uid: String::new(),
+                groups: groups.clone(),
+            }
+            .with_authenticated());
         }
         if let Some(header) = authorization {
-            let token = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).map(str::trim);
+            let token = header
+                .strip_prefix("Bearer ")
+                .or_else(|| header.strip_prefix("bearer "))
+                .map(str::trim);
             // A presented but unknown token is a failure, not anonymity (as upstream).
             return match token.and_then(|t| self.tokens.lookup(t)) {
                 Some(user) => Ok(user.clone().with_authenticated()),
@@ -135,7 +173,8 @@ mod tests {
 
     #[test]
     fn token_file_parses_groups() {
-        let f = TokenFile::parse("# admin\nabc,alice,1,\"system:masters,dev\"\nxyz,bob,2\n").unwrap();
+        let f =
+            TokenFile::parse("# admin\nabc,alice,1,\"system:masters,dev\"\nxyz,bob,2\n").unwrap();
         let alice = f.lookup("abc").unwrap();
         assert_eq!(alice.name, "alice");
         assert_eq!(alice.groups, vec!["system:masters", "dev"]);
@@ -145,13 +184,22 @@ mod tests {
 
     #[test]
     fn certificate_wins_then_token_then_401() {
-        let a = Authenticator { tokens: TokenFile::parse("t1,tok-user,9\n").unwrap(), anonymous: false };
+        let a = Authenticator {
+            tokens: TokenFile::parse("t1,tok-user,9\n").unwrap(),
+            anonymous: false,
+        };
         let cert = ("cert-user".to_string(), vec!["g".to_string()]);
         let u = a.authenticate(Some(&cert), Some("Bearer t1")).unwrap();
         assert_eq!(u.name, "cert-user");
         assert!(u.groups.contains(&"system:authenticated".to_string()));
-        assert_eq!(a.authenticate(None, Some("Bearer t1")).unwrap().name, "tok-user");
-        assert_eq!(a.authenticate(None, Some("Bearer nope")).unwrap_err().code, 401);
+        assert_eq!(
+            a.authenticate(None, Some("Bearer t1")).unwrap().name,
+            "tok-user"
+        );
+        assert_eq!(
+            a.authenticate(None, Some("Bearer nope")).unwrap_err().code,
+            401
+        );
         assert_eq!(a.authenticate(None, None).unwrap_err().code, 401);
     }
 }

@@ -51,11 +51,10 @@ impl Authorizer {
 
     /// Ok, or 403 worded as upstream.
     pub fn authorize(&self, a: &Attributes<'_>) -> Result<(), ApiError> {
-        for m in &self.modes {
-            match m {
-                Mode::AlwaysAllow => return Ok(()),
-                Mode::AlwaysDeny => break,
-            }
+        // A chain as upstream's union authorizer: the first decision wins, and
+        // AlwaysDeny has no opinion (so the request falls through to Forbidden).
+        if self.modes.contains(&Mode::AlwaysAllow) {
+            return Ok(());
         }
         Err(ApiError::forbidden(forbidden_message(a)))
     }
@@ -63,10 +62,23 @@ impl Authorizer {
 
 fn forbidden_message(a: &Attributes<'_>) -> String {
     if a.resource.is_empty() {
-        return format!("forbidden: User \"{}\" cannot {} path \"{}\"", a.user.name, a.verb.to_lowercase(), a.path);
+        return format!(
+            "forbidden: User \"{}\" cannot {} path \"{}\"",
+            a.user.name,
+            a.verb.to_lowercase(),
+            a.path
+        );
     }
-    let resource = if a.subresource.is_empty() { a.resource.to_string() } else { format!("{}/{}", a.resource, a.subresource) };
-    let what = if a.name.is_empty() { resource.clone() } else { format!("{resource} \"{}\"", a.name) };
+    let resource = if a.subresource.is_empty() {
+        a.resource.to_string()
+    } else {
+        format!("{}/{}", a.resource, a.subresource)
+    };
+    let what = if a.name.is_empty() {
+        resource.clone()
+    } else {
+        format!("{resource} \"{}\"", a.name)
+    };
     let scope = if a.namespace.is_empty() {
         "at the cluster scope".to_string()
     } else {
@@ -84,7 +96,11 @@ mod tests {
 
     #[test]
     fn deny_message_reads_as_upstream() {
-        let user = UserInfo { name: "bob".into(), uid: String::new(), groups: vec![] };
+        let user = UserInfo {
+            name: "bob".into(),
+            uid: String::new(),
+            groups: vec![],
+        };
         let z = Authorizer::from_modes(&["AlwaysDeny".into()]).unwrap();
         let e = z
             .authorize(&Attributes {

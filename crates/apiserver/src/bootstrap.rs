@@ -7,7 +7,8 @@ use serde_json::json;
 
 use crate::storage::{EtcdStore, StorageError};
 
-pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 fn namespace(name: &str) -> serde_json::Value {
     json!({
@@ -49,8 +50,15 @@ fn kubernetes_service(ip: &str, port: u16) -> serde_json::Value {
     })
 }
 
-async fn ensure(store: &EtcdStore, key: &str, value: &serde_json::Value) -> Result<(), StorageError> {
-    match store.create(key, serde_json::to_vec(value).unwrap_or_default()).await {
+async fn ensure(
+    store: &EtcdStore,
+    key: &str,
+    value: &serde_json::Value,
+) -> Result<(), StorageError> {
+    match store
+        .create(key, serde_json::to_vec(value).unwrap_or_default())
+        .await
+    {
         Ok(_) | Err(StorageError::AlreadyExists) => Ok(()),
         Err(e) => Err(e),
     }
@@ -61,7 +69,8 @@ pub async fn run(store: EtcdStore, service_ip: Option<String>, secure_port: u16)
     loop {
         let mut result = Ok(());
         for ns in SYSTEM_NAMESPACES {
-            if let Err(e) = ensure(&store, &store.key("namespaces", None, ns), &namespace(ns)).await {
+            if let Err(e) = ensure(&store, &store.key("namespaces", None, ns), &namespace(ns)).await
+            {
                 result = Err(e);
             }
         }

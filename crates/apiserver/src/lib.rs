@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod negotiate;
 pub mod openapi;
 pub mod options;
+pub mod protobuf;
 pub mod registry;
 pub mod request;
 pub mod server;
@@ -48,23 +49,39 @@ pub async fn build(options: Options) -> anyhow::Result<Arc<ApiServer>> {
         None => TokenFile::default(),
     };
     let authz = Authorizer::from_modes(&options.authorization_mode)?;
-    let services = ServiceAllocator::new(&options.service_cluster_ip_range, &options.service_node_port_range)
-        .map_err(|e| anyhow::anyhow!("--service-cluster-ip-range / --service-node-port-range: {e}"))?;
+    let services = ServiceAllocator::new(
+        &options.service_cluster_ip_range,
+        &options.service_node_port_range,
+    )
+    .map_err(|e| anyhow::anyhow!("--service-cluster-ip-range / --service-node-port-range: {e}"))?;
     let mut caches = HashMap::new();
-    for r in api_types::resources::BUILTIN.iter().filter(|r| r.is_stored()) {
+    for r in api_types::resources::BUILTIN
+        .iter()
+        .filter(|r| r.is_stored())
+    {
         let storage = r.storage_resource();
         caches.entry(storage).or_insert_with(|| {
-            WatchCache::new(storage, store.resource_prefix(storage, None), options.watch_cache_history)
+            WatchCache::new(
+                storage,
+                store.resource_prefix(storage, None),
+                options.watch_cache_history,
+            )
         });
     }
     for cache in caches.values() {
         tokio::spawn(cache.clone().run(store.clone()));
     }
-    let openapi = openapi::OpenApi::build(api_types::resources::BUILTIN, api_types::KUBERNETES_GIT_VERSION);
+    let openapi = openapi::OpenApi::build(
+        api_types::resources::BUILTIN,
+        api_types::KUBERNETES_GIT_VERSION,
+    );
     let server = Arc::new(ApiServer {
         store: store.clone(),
         caches,
-        authn: Authenticator { tokens, anonymous: options.anonymous_auth },
+        authn: Authenticator {
+            tokens,
+            anonymous: options.anonymous_auth,
+        },
         authz,
         openapi,
         services,
@@ -73,18 +90,25 @@ pub async fn build(options: Options) -> anyhow::Result<Arc<ApiServer>> {
         options,
     });
     let service_ip = server.services.first().map(|ip| ip.to_string());
-    tokio::spawn(bootstrap::run(store.clone(), service_ip, server.options.secure_port));
+    tokio::spawn(bootstrap::run(
+        store.clone(),
+        service_ip,
+        server.options.secure_port,
+    ));
     let health = server.clone();
     tokio::spawn(async move {
+        let mut tick: u64 = 0;
         loop {
             let ok = health.store.healthy().await;
             health.etcd_healthy.store(ok, Ordering::Relaxed);
-            let mut objects = METRICS_TICK.load(Ordering::Relaxed);
-            objects += 1;
-            METRICS_TICK.store(objects, Ordering::Relaxed);
-            if objects % 10 == 0 {
+            tick += 1;
+            // apiserver_storage_objects is refreshed every ten seconds.
+            if tick.is_multiple_of(10) {
                 for c in health.caches.values() {
-                    metrics::METRICS.storage_objects.with_label_values(&[c.resource]).set(c.len() as i64);
+                    metrics::METRICS
+                        .storage_objects
+                        .with_label_values(&[c.resource])
+                        .set(c.len() as i64);
                 }
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -92,8 +116,6 @@ pub async fn build(options: Options) -> anyhow::Result<Arc<ApiServer>> {
     });
     Ok(server)
 }
-
-static METRICS_TICK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Runs kube-apiserver until `shutdown` resolves.
 pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
@@ -105,7 +127,9 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> anyhow
     )
     .context("loading serving certificates")?;
     let addr = SocketAddr::new(options.bind_address, options.secure_port);
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
     let server = build(options).await?;
     tracing::info!(%addr, "serving securely");
     server::serve(server, listener, tls, shutdown).await

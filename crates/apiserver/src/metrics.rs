@@ -2,7 +2,9 @@
 
 use std::sync::LazyLock;
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 pub struct Metrics {
     pub registry: Registry,
@@ -34,19 +36,28 @@ fn build() -> Result<Metrics, prometheus::Error> {
         &["verb", "dry_run", "group", "version", "resource", "subresource", "scope", "component"],
     )?;
     let storage_objects = IntGaugeVec::new(
-        Opts::new("apiserver_storage_objects", "Number of stored objects at the time of last check split by kind."),
+        Opts::new(
+            "apiserver_storage_objects",
+            "Number of stored objects at the time of last check split by kind.",
+        ),
         &["resource"],
     )?;
     let etcd_request_duration = HistogramVec::new(
-        HistogramOpts::new("etcd_request_duration_seconds", "Etcd request latency in seconds for each operation and object type.")
-            .buckets(vec![
-                0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0,
-                20.0, 30.0, 45.0, 60.0,
-            ]),
+        HistogramOpts::new(
+            "etcd_request_duration_seconds",
+            "Etcd request latency in seconds for each operation and object type.",
+        )
+        .buckets(vec![
+            0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0,
+            8.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0,
+        ]),
         &["operation", "type"],
     )?;
     let registered_watchers = IntGaugeVec::new(
-        Opts::new("apiserver_registered_watchers", "Number of currently registered watchers for a given resources"),
+        Opts::new(
+            "apiserver_registered_watchers",
+            "Number of currently registered watchers for a given resources",
+        ),
         &["group", "version", "kind"],
     )?;
     registry.register(Box::new(request_total.clone()))?;
@@ -54,7 +65,14 @@ fn build() -> Result<Metrics, prometheus::Error> {
     registry.register(Box::new(storage_objects.clone()))?;
     registry.register(Box::new(etcd_request_duration.clone()))?;
     registry.register(Box::new(registered_watchers.clone()))?;
-    Ok(Metrics { registry, request_total, request_duration, storage_objects, etcd_request_duration, registered_watchers })
+    Ok(Metrics {
+        registry,
+        request_total,
+        request_duration,
+        storage_objects,
+        etcd_request_duration,
+        registered_watchers,
+    })
 }
 
 /// The process-wide metrics; names and labels are fixed, so building them cannot
@@ -80,7 +98,20 @@ mod tests {
     fn metrics_build_and_render() {
         let m = super::build();
         assert!(m.is_ok());
-        super::METRICS.request_total.with_label_values(&["GET", "", "", "v1", "pods", "", "resource", "apiserver", "200"]).inc();
+        super::METRICS
+            .request_total
+            .with_label_values(&[
+                "GET",
+                "",
+                "",
+                "v1",
+                "pods",
+                "",
+                "resource",
+                "apiserver",
+                "200",
+            ])
+            .inc();
         let text = String::from_utf8(super::render()).unwrap_or_default();
         assert!(text.contains("apiserver_request_total{"));
     }

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::Parser;
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "kube-apiserver", about = "The Kubernetes API server (ferrokube)", version)]
+#[command(
+    name = "kube-apiserver",
+    about = "The Kubernetes API server (ferrokube)",
+    version
+)]
 pub struct Options {
     /// The port on which to serve HTTPS with authentication and authorization.
     #[arg(long = "secure-port", default_value_t = 6443)]
@@ -67,7 +71,11 @@ pub struct Options {
     pub service_node_port_range: String,
 
     /// Ordered list of plug-ins to do authorization on secure port (AlwaysAllow for now).
-    #[arg(long = "authorization-mode", value_delimiter = ',', default_value = "AlwaysAllow")]
+    #[arg(
+        long = "authorization-mode",
+        value_delimiter = ',',
+        default_value = "AlwaysAllow"
+    )]
     pub authorization_mode: Vec<String>,
 
     /// Enables anonymous requests to the secure port (user system:anonymous). Upstream's

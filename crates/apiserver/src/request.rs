@@ -25,11 +25,16 @@ pub enum Route {
     OpenApiV2,
     OpenApiV3(Option<String>),
     /// `/api` (core) or `/apis`.
-    DiscoveryRoot { core: bool },
+    DiscoveryRoot {
+        core: bool,
+    },
     /// `/apis/<group>`.
     DiscoveryGroup(String),
     /// `/api/v1` or `/apis/<group>/<version>`.
-    DiscoveryGroupVersion { group: String, version: String },
+    DiscoveryGroupVersion {
+        group: String,
+        version: String,
+    },
     Resource(ResourceRequest),
 }
 
@@ -60,10 +65,9 @@ impl Query {
     pub fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
         match self.get(key) {
             None | Some("") => Ok(None),
-            Some(v) => v
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| ApiError::bad_request(format!("invalid value {v:?} for query parameter {key}"))),
+            Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+                ApiError::bad_request(format!("invalid value {v:?} for query parameter {key}"))
+            }),
         }
     }
 }
@@ -120,14 +124,29 @@ pub fn route(method: &http::Method, path: &str, query: &Query) -> Result<Route, 
     if let Some(rest) = path.strip_prefix("/openapi/v3/") {
         return Ok(Route::OpenApiV3(Some(rest.to_string())));
     }
-    let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
-    let not_found = || ApiError::not_found_message("the server could not find the requested resource");
+    let segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let not_found =
+        || ApiError::not_found_message("the server could not find the requested resource");
     let (group, version, rest): (&str, &str, &[&str]) = match segs.as_slice() {
         ["api"] => return Ok(Route::DiscoveryRoot { core: true }),
         ["apis"] => return Ok(Route::DiscoveryRoot { core: false }),
-        ["api", v] => return Ok(Route::DiscoveryGroupVersion { group: String::new(), version: v.to_string() }),
+        ["api", v] => {
+            return Ok(Route::DiscoveryGroupVersion {
+                group: String::new(),
+                version: v.to_string(),
+            })
+        }
         ["apis", g] => return Ok(Route::DiscoveryGroup(g.to_string())),
-        ["apis", g, v] => return Ok(Route::DiscoveryGroupVersion { group: g.to_string(), version: v.to_string() }),
+        ["apis", g, v] => {
+            return Ok(Route::DiscoveryGroupVersion {
+                group: g.to_string(),
+                version: v.to_string(),
+            })
+        }
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
         _ => return Err(not_found()),
@@ -141,7 +160,9 @@ pub fn route(method: &http::Method, path: &str, query: &Query) -> Result<Route, 
     // namespaces/<name>/{status,finalize} is the Namespace's own subresource.
     let (resource, namespace, name, sub) = match rest {
         ["namespaces", ns, plural, tail @ ..]
-            if !(group.is_empty() && matches!(*plural, "status" | "finalize") && tail.is_empty()) =>
+            if !(group.is_empty()
+                && matches!(*plural, "status" | "finalize")
+                && tail.is_empty()) =>
         {
             let r = lookup(plural)?;
             if !r.namespaced {
@@ -208,14 +229,32 @@ mod tests {
     #[test]
     fn resolves_resource_paths() {
         let r = res("GET", "/api/v1/namespaces/default/pods/p1/log", "");
-        assert_eq!((r.resource.plural, r.namespace.as_deref(), r.name.as_deref(), r.subresource.as_deref(), r.verb),
-            ("pods", Some("default"), Some("p1"), Some("log"), "get"));
+        assert_eq!(
+            (
+                r.resource.plural,
+                r.namespace.as_deref(),
+                r.name.as_deref(),
+                r.subresource.as_deref(),
+                r.verb
+            ),
+            ("pods", Some("default"), Some("p1"), Some("log"), "get")
+        );
         let r = res("GET", "/apis/apps/v1/deployments", "watch=true");
         assert_eq!((r.resource.plural, r.verb), ("deployments", "watch"));
         let r = res("GET", "/api/v1/watch/namespaces/kube-system/configmaps", "");
-        assert_eq!((r.namespace.as_deref(), r.verb), (Some("kube-system"), "watch"));
+        assert_eq!(
+            (r.namespace.as_deref(), r.verb),
+            (Some("kube-system"), "watch")
+        );
         let r = res("PUT", "/api/v1/namespaces/foo/finalize", "");
-        assert_eq!((r.resource.plural, r.name.as_deref(), r.subresource.as_deref()), ("namespaces", Some("foo"), Some("finalize")));
+        assert_eq!(
+            (
+                r.resource.plural,
+                r.name.as_deref(),
+                r.subresource.as_deref()
+            ),
+            ("namespaces", Some("foo"), Some("finalize"))
+        );
         let r = res("DELETE", "/api/v1/namespaces/foo/pods", "");
         assert_eq!(r.verb, "deletecollection");
     }
@@ -224,8 +263,12 @@ mod tests {
     fn unknown_resources_are_404() {
         let get = http::Method::GET;
         assert!(matches!(route(&get, "/api/v1/foos", &Query::default()), Err(e) if e.code == 404));
-        assert!(matches!(route(&get, "/api/v1/namespaces/x/nodes", &Query::default()), Err(e) if e.code == 404));
-        assert!(matches!(route(&get, "/api/v1/namespaces/x/pods/p/bogus", &Query::default()), Err(e) if e.code == 404));
+        assert!(
+            matches!(route(&get, "/api/v1/namespaces/x/nodes", &Query::default()), Err(e) if e.code == 404)
+        );
+        assert!(
+            matches!(route(&get, "/api/v1/namespaces/x/pods/p/bogus", &Query::default()), Err(e) if e.code == 404)
+        );
     }
 
     #[test]

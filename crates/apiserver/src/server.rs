@@ -57,7 +57,10 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
 pub fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
     let mut resp = Response::new(full(body));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -121,10 +124,15 @@ pub async fn serve(
             let service = hyper::service::service_fn(move |req| {
                 let server = server.clone();
                 let identity = identity.clone();
-                async move { Ok::<_, Infallible>(handle(server, req, identity.as_ref().as_ref(), peer).await) }
+                async move {
+                    Ok::<_, Infallible>(handle(server, req, identity.as_ref().as_ref(), peer).await)
+                }
             });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            if let Err(e) = builder.serve_connection_with_upgrades(TokioIo::new(tls), service).await {
+            if let Err(e) = builder
+                .serve_connection_with_upgrades(TokioIo::new(tls), service)
+                .await
+            {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
@@ -133,8 +141,10 @@ pub async fn serve(
 }
 
 fn is_public(path: &str) -> bool {
-    matches!(path, "/healthz" | "/livez" | "/readyz" | "/version" | "/version/")
-        || path.starts_with("/healthz/")
+    matches!(
+        path,
+        "/healthz" | "/livez" | "/readyz" | "/version" | "/version/"
+    ) || path.starts_with("/healthz/")
         || path.starts_with("/livez/")
         || path.starts_with("/readyz/")
 }
@@ -150,7 +160,10 @@ async fn handle(
     let path = req.uri().path().to_string();
     let query = Query::parse(req.uri().query());
     let header = |name: http::header::HeaderName| {
-        req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     };
     let authorization = header(http::header::AUTHORIZATION);
     let accept = header(http::header::ACCEPT);
@@ -158,13 +171,24 @@ async fn handle(
     let user_agent = header(http::header::USER_AGENT).unwrap_or_default();
 
     let route = request::route(&method, &path, &query);
-    let user = match server.authn.authenticate(identity, authorization.as_deref()) {
+    let user = match server
+        .authn
+        .authenticate(identity, authorization.as_deref())
+    {
         Ok(u) => Some(u),
         // Health and version are open to requests without credentials; presented
         // but invalid credentials are refused everywhere, as upstream.
         Err(e) if !is_public(&path) || authorization.is_some() => {
             let resp = error_response(&e);
-            log_request(&method, &path, None, resp.status(), started, peer, &user_agent);
+            log_request(
+                &method,
+                &path,
+                None,
+                resp.status(),
+                started,
+                peer,
+                &user_agent,
+            );
             return resp;
         }
         Err(_) => None,
@@ -173,21 +197,46 @@ async fn handle(
 
     // Bodies over the limit are refused with 413 before they are read in full.
     let limit = server.options.max_request_body_bytes;
-    let body = match http_body_util::Limited::new(req.into_body(), limit).collect().await {
+    let body = match http_body_util::Limited::new(req.into_body(), limit)
+        .collect()
+        .await
+    {
         Ok(b) => b.to_bytes(),
         Err(e) => {
-            let err = if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                ApiError::request_entity_too_large(format!("Request entity too large: limit is {limit}"))
+            let err = if e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                ApiError::request_entity_too_large(format!(
+                    "Request entity too large: limit is {limit}"
+                ))
             } else {
                 ApiError::bad_request(format!("reading the request body: {e}"))
             };
             let resp = error_response(&err);
-            log_request(&method, &path, Some(&user), resp.status(), started, peer, &user_agent);
+            log_request(
+                &method,
+                &path,
+                Some(&user),
+                resp.status(),
+                started,
+                peer,
+                &user_agent,
+            );
             return resp;
         }
     };
 
-    let ctx = RequestContext { user, query, accept, content_type, user_agent, body, method, path };
+    let ctx = RequestContext {
+        user,
+        query,
+        accept,
+        content_type,
+        user_agent,
+        body,
+        method,
+        path,
+    };
     let (resp, labels) = match route {
         Ok(route) => {
             let labels = MetricLabels::of(&route, &ctx);
@@ -200,24 +249,49 @@ async fn handle(
         Err(e) => (error_response(&e), MetricLabels::default()),
     };
     let code = resp.status().as_u16().to_string();
-    let dry_run = if ctx.query.get("dryRun").is_some() { "All" } else { "" };
+    let dry_run = if ctx.query.get("dryRun").is_some() {
+        "All"
+    } else {
+        ""
+    };
     METRICS
         .request_total
         .with_label_values(&[
-            labels.verb.as_str(), dry_run, labels.group, labels.version, labels.resource, labels.subresource,
-            labels.scope, "apiserver", &code,
+            labels.verb.as_str(),
+            dry_run,
+            labels.group,
+            labels.version,
+            labels.resource,
+            labels.subresource,
+            labels.scope,
+            "apiserver",
+            &code,
         ])
         .inc();
     if labels.verb != "WATCH" {
         METRICS
             .request_duration
             .with_label_values(&[
-                labels.verb.as_str(), dry_run, labels.group, labels.version, labels.resource, labels.subresource,
-                labels.scope, "apiserver",
+                labels.verb.as_str(),
+                dry_run,
+                labels.group,
+                labels.version,
+                labels.resource,
+                labels.subresource,
+                labels.scope,
+                "apiserver",
             ])
             .observe(started.elapsed().as_secs_f64());
     }
-    log_request(&ctx.method, &ctx.path, Some(&ctx.user), resp.status(), started, peer, &ctx.user_agent);
+    log_request(
+        &ctx.method,
+        &ctx.path,
+        Some(&ctx.user),
+        resp.status(),
+        started,
+        peer,
+        &ctx.user_agent,
+    );
     resp
 }
 
@@ -260,7 +334,10 @@ impl MetricLabels {
                     "cluster"
                 },
             },
-            _ => MetricLabels { verb: ctx.method.as_str().to_string(), ..Default::default() },
+            _ => MetricLabels {
+                verb: ctx.method.as_str().to_string(),
+                ..Default::default()
+            },
         }
     }
 }

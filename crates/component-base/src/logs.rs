@@ -11,7 +11,9 @@ pub fn init(verbosity: u8, format: &str) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // A second init (tests start several daemons in one process) is not an error.
     let _ = if format == "json" {
         builder.json().try_init()

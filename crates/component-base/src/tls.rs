@@ -11,7 +11,10 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("reading {path}: {source}")]
-    Read { path: String, source: rustls_pki_types::pem::Error },
+    Read {
+        path: String,
+        source: rustls_pki_types::pem::Error,
+    },
     #[error("{path} holds no certificate")]
     NoCertificate { path: String },
     #[error("TLS configuration: {0}")]
@@ -23,15 +26,23 @@ pub enum TlsError {
 pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|source| TlsError::Read { path: path.display().to_string(), source })?;
+        .map_err(|source| TlsError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
     if certs.is_empty() {
-        return Err(TlsError::NoCertificate { path: path.display().to_string() });
+        return Err(TlsError::NoCertificate {
+            path: path.display().to_string(),
+        });
     }
     Ok(certs)
 }
 
 pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
-    PrivateKeyDer::from_pem_file(path).map_err(|source| TlsError::Read { path: path.display().to_string(), source })
+    PrivateKeyDer::from_pem_file(path).map_err(|source| TlsError::Read {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -48,7 +59,8 @@ pub fn server_config(
 ) -> Result<rustls::ServerConfig, TlsError> {
     let certs = load_certs(cert)?;
     let key = load_key(key)?;
-    let builder = rustls::ServerConfig::builder_with_provider(provider()).with_safe_default_protocol_versions()?;
+    let builder = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?;
     let builder = match client_ca {
         Some(ca) => {
             let mut roots = RootCertStore::empty();
@@ -76,7 +88,12 @@ pub fn server_config(
 pub fn subject_identity(cert: &CertificateDer<'_>) -> Option<(String, Vec<String>)> {
     let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
     let subject = parsed.subject();
-    let cn = subject.iter_common_name().next()?.as_str().ok()?.to_string();
+    let cn = subject
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_string();
     let groups = subject
         .iter_organization()
         .filter_map(|o| o.as_str().ok().map(str::to_string))

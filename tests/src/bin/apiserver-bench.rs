@@ -34,7 +34,10 @@ fn ms(d: Duration) -> String {
 
 fn cm(name: &str) -> ConfigMap {
     ConfigMap {
-        metadata: ObjectMeta { name: Some(name.to_string()), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            ..Default::default()
+        },
         data: Some(BTreeMap::from([("v".to_string(), "x".repeat(VALUE_BYTES))])),
         ..Default::default()
     }
@@ -67,7 +70,8 @@ async fn creates(api: &Api<ConfigMap>) -> Result<(Duration, Vec<Duration>)> {
                     break;
                 }
                 let t = Instant::now();
-                api.create(&PostParams::default(), &cm(&format!("cm-{i:05}"))).await?;
+                api.create(&PostParams::default(), &cm(&format!("cm-{i:05}")))
+                    .await?;
                 lat.push(t.elapsed());
             }
             Ok::<_, anyhow::Error>(lat)
@@ -98,7 +102,8 @@ async fn etcd_puts(endpoint: &str, value_len: usize) -> Result<Duration> {
                 if i >= CREATES {
                     break;
                 }
-                kv.put(format!("/bench-raw/{i:05}"), value.clone(), None).await?;
+                kv.put(format!("/bench-raw/{i:05}"), value.clone(), None)
+                    .await?;
             }
             Ok::<_, anyhow::Error>(())
         }));
@@ -111,7 +116,11 @@ async fn etcd_puts(endpoint: &str, value_len: usize) -> Result<Duration> {
 
 async fn watch_latency(api: &Api<ConfigMap>) -> Result<Vec<Duration>> {
     let target = api.create(&PostParams::default(), &cm("watched")).await?;
-    let rv = target.metadata.resource_version.clone().context("no resourceVersion")?;
+    let rv = target
+        .metadata
+        .resource_version
+        .clone()
+        .context("no resourceVersion")?;
     let sent: Arc<Mutex<Vec<Option<Instant>>>> = Arc::new(Mutex::new(vec![None; UPDATES]));
     let mut watchers = Vec::new();
     for _ in 0..WATCHERS {
@@ -119,14 +128,21 @@ async fn watch_latency(api: &Api<ConfigMap>) -> Result<Vec<Duration>> {
         let rv = rv.clone();
         let sent = sent.clone();
         watchers.push(tokio::spawn(async move {
-            let wp = WatchParams::default().fields("metadata.name=watched").timeout(300);
+            let wp = WatchParams::default()
+                .fields("metadata.name=watched")
+                .timeout(300);
             let mut stream = api.watch(&wp, &rv).await?.boxed();
             let mut lat = Vec::with_capacity(UPDATES);
             while lat.len() < UPDATES {
                 match stream.try_next().await? {
                     Some(WatchEvent::Modified(o)) => {
                         let now = Instant::now();
-                        let i: usize = o.data.as_ref().and_then(|d| d.get("i")).and_then(|v| v.parse().ok()).unwrap_or(0);
+                        let i: usize = o
+                            .data
+                            .as_ref()
+                            .and_then(|d| d.get("i"))
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(0);
                         if let Some(Some(t)) = sent.lock().await.get(i) {
                             lat.push(now.duration_since(*t));
                         }
@@ -142,7 +158,12 @@ async fn watch_latency(api: &Api<ConfigMap>) -> Result<Vec<Duration>> {
     for i in 0..UPDATES {
         let patch = serde_json::json!({ "data": { "i": i.to_string() } });
         sent.lock().await[i] = Some(Instant::now());
-        api.patch("watched", &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch)).await?;
+        api.patch(
+            "watched",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await?;
     }
     let mut all = Vec::new();
     for w in watchers {
@@ -154,11 +175,22 @@ async fn watch_latency(api: &Api<ConfigMap>) -> Result<Vec<Duration>> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let cluster = TestCluster::start().context("starting etcd + kube-apiserver (set FERROKUBE_BIN_DIR to the release binaries)")?;
+    let cluster = TestCluster::start().context(
+        "starting etcd + kube-apiserver (set FERROKUBE_BIN_DIR to the release binaries)",
+    )?;
     let client = client(&cluster).await?;
     let ns_api: Api<Namespace> = Api::all(client.clone());
     ns_api
-        .create(&PostParams::default(), &Namespace { metadata: ObjectMeta { name: Some("bench".into()), ..Default::default() }, ..Default::default() })
+        .create(
+            &PostParams::default(),
+            &Namespace {
+                metadata: ObjectMeta {
+                    name: Some("bench".into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
         .await?;
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "bench");
 
@@ -192,14 +224,35 @@ async fn main() -> Result<()> {
     println!("| ConfigMap creates ({CREATES}, {CLIENTS} clients) | {create_rate:.0} /s |");
     println!("| create latency p50 | {} |", ms(percentile(&lat, 0.5)));
     println!("| create latency p99 | {} |", ms(percentile(&lat, 0.99)));
-    println!("| raw etcd puts (same count, concurrency, ~{value_len} B values) | {etcd_rate:.0} /s |");
-    println!("| ratio apiserver / etcd | {:.2} |", create_rate / etcd_rate);
-    println!("| LIST {CREATES} (resourceVersion=0, from cache), median | {} |", ms(percentile(&list_cache, 0.5)));
-    println!("| LIST {CREATES} (consistent read, from cache), median | {} |", ms(percentile(&list_consistent, 0.5)));
-    println!("| watch delivery p50 ({WATCHERS} watchers x {UPDATES} updates) | {} |", ms(percentile(&watch, 0.5)));
+    println!(
+        "| raw etcd puts (same count, concurrency, ~{value_len} B values) | {etcd_rate:.0} /s |"
+    );
+    println!(
+        "| ratio apiserver / etcd | {:.2} |",
+        create_rate / etcd_rate
+    );
+    println!(
+        "| LIST {CREATES} (resourceVersion=0, from cache), median | {} |",
+        ms(percentile(&list_cache, 0.5))
+    );
+    println!(
+        "| LIST {CREATES} (consistent read, from cache), median | {} |",
+        ms(percentile(&list_consistent, 0.5))
+    );
+    println!(
+        "| watch delivery p50 ({WATCHERS} watchers x {UPDATES} updates) | {} |",
+        ms(percentile(&watch, 0.5))
+    );
     println!("| watch delivery p99 | {} |", ms(percentile(&watch, 0.99)));
-    println!("| events delivered | {} of {} |", watch.len(), WATCHERS * UPDATES);
-    println!("| kube-apiserver RSS at the end | {:.1} MiB |", rss as f64 / 1024.0);
+    println!(
+        "| events delivered | {} of {} |",
+        watch.len(),
+        WATCHERS * UPDATES
+    );
+    println!(
+        "| kube-apiserver RSS at the end | {:.1} MiB |",
+        rss as f64 / 1024.0
+    );
     cluster.stop()?;
     Ok(())
 }

@@ -11,7 +11,11 @@ use crate::registry::ipallocator::InUse;
 use crate::server::ApiServer;
 
 /// Mutations of a new object that need cluster state.
-pub async fn admit_create(server: &ApiServer, r: &ResourceInfo, obj: &mut DynamicObject) -> Result<(), ApiError> {
+pub async fn admit_create(
+    server: &ApiServer,
+    r: &ResourceInfo,
+    obj: &mut DynamicObject,
+) -> Result<(), ApiError> {
     if r.group.is_empty() && r.plural == "services" {
         let mut used = InUse::default();
         if let Some(cache) = server.cache("services") {
@@ -23,7 +27,14 @@ pub async fn admit_create(server: &ApiServer, r: &ResourceInfo, obj: &mut Dynami
         server
             .services
             .allocate(&mut obj.data, &used)
-            .map_err(|e| ApiError::invalid(r.group, r.kind, obj.metadata.name.as_deref().unwrap_or(""), &[e]))?;
+            .map_err(|e| {
+                ApiError::invalid(
+                    r.group,
+                    r.kind,
+                    obj.metadata.name.as_deref().unwrap_or(""),
+                    &[*e],
+                )
+            })?;
     }
     Ok(())
 }

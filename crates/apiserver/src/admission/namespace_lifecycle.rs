@@ -18,7 +18,11 @@ pub async fn admit_create(server: &ApiServer, namespace: &str) -> Result<(), Api
         None => match server.store.get(&key).await {
             Ok(Some(stored)) => CachedObject::decode(&stored).ok().map(|c| c.object),
             Ok(None) => None,
-            Err(e) => return Err(ApiError::service_unavailable(format!("etcd is unavailable: {e}"))),
+            Err(e) => {
+                return Err(ApiError::service_unavailable(format!(
+                    "etcd is unavailable: {e}"
+                )))
+            }
         },
     };
     let Some(ns) = ns else {
@@ -30,8 +34,8 @@ pub async fn admit_create(server: &ApiServer, namespace: &str) -> Result<(), Api
         }));
         return Err(e);
     };
-    let terminating =
-        ns.metadata.deletion_timestamp.is_some() || ns.data["status"]["phase"].as_str() == Some("Terminating");
+    let terminating = ns.metadata.deletion_timestamp.is_some()
+        || ns.data["status"]["phase"].as_str() == Some("Terminating");
     if terminating {
         let mut e = ApiError::forbidden(format!(
             "unable to create new content in namespace {namespace} because it is being terminated"
@@ -53,7 +57,9 @@ pub async fn admit_create(server: &ApiServer, namespace: &str) -> Result<(), Api
 
 pub fn admit_delete(name: &str) -> Result<(), ApiError> {
     if IMMORTAL.contains(&name) {
-        return Err(ApiError::forbidden(format!("namespaces \"{name}\" is forbidden: this namespace may not be deleted")));
+        return Err(ApiError::forbidden(format!(
+            "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
+        )));
     }
     Ok(())
 }

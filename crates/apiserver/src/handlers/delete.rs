@@ -19,7 +19,8 @@ fn delete_options(ctx: &RequestContext) -> Result<DeleteOptions, ApiError> {
         let format = crate::negotiate::body_format(ctx.content_type.as_deref())?;
         let v = objects::parse_body(&ctx.body, format)
             .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?;
-        serde_json::from_value(v).map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
+        serde_json::from_value(v)
+            .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
     };
     if opts.grace_period_seconds.is_none() {
         opts.grace_period_seconds = ctx.query.int("gracePeriodSeconds")?;
@@ -96,7 +97,8 @@ async fn delete_one(
         }
         let mut new = obj.clone();
         let mut finalizers = new.metadata.finalizers.clone().unwrap_or_default();
-        let orphan = opts.propagation_policy.as_deref() == Some("Orphan") || opts.orphan_dependents == Some(true);
+        let orphan = opts.propagation_policy.as_deref() == Some("Orphan")
+            || opts.orphan_dependents == Some(true);
         let foreground = opts.propagation_policy.as_deref() == Some("Foreground");
         if orphan && !finalizers.iter().any(|f| f == "orphan") {
             finalizers.push("orphan".into());
@@ -109,8 +111,12 @@ async fn delete_one(
         // Graceful deletion: a scheduled, unfinished pod waits for its kubelet.
         let grace = if is_pod {
             let phase = obj.data["status"]["phase"].as_str().unwrap_or("");
-            let scheduled = obj.data["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty());
-            let default = obj.data["spec"]["terminationGracePeriodSeconds"].as_i64().unwrap_or(30);
+            let scheduled = obj.data["spec"]["nodeName"]
+                .as_str()
+                .is_some_and(|n| !n.is_empty());
+            let default = obj.data["spec"]["terminationGracePeriodSeconds"]
+                .as_i64()
+                .unwrap_or(30);
             let g = opts.grace_period_seconds.unwrap_or(default);
             if !scheduled || phase == "Succeeded" || phase == "Failed" {
                 0
@@ -120,7 +126,10 @@ async fn delete_one(
         } else {
             0
         };
-        let pending_ns = is_namespace && new.data["spec"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+        let pending_ns = is_namespace
+            && new.data["spec"]["finalizers"]
+                .as_array()
+                .is_some_and(|f| !f.is_empty());
         let needs_mark = !finalizers.is_empty() || grace > 0 || pending_ns;
         if !needs_mark {
             if dry_run {
@@ -145,12 +154,19 @@ async fn delete_one(
             }
         }
         let now = jiff::Timestamp::now();
-        let at = now.checked_add(jiff::SignedDuration::from_secs(grace)).unwrap_or(now);
-        new.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-            jiff::Timestamp::from_second(at.as_second()).unwrap_or(at),
-        ));
+        let at = now
+            .checked_add(jiff::SignedDuration::from_secs(grace))
+            .unwrap_or(now);
+        new.metadata.deletion_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                jiff::Timestamp::from_second(at.as_second()).unwrap_or(at),
+            ));
         new.metadata.deletion_grace_period_seconds = Some(grace);
-        new.metadata.finalizers = if finalizers.is_empty() { None } else { Some(finalizers) };
+        new.metadata.finalizers = if finalizers.is_empty() {
+            None
+        } else {
+            Some(finalizers)
+        };
         if is_namespace {
             if let Some(status) = new.data.as_object_mut() {
                 status.insert("status".into(), serde_json::json!({"phase": "Terminating"}));
@@ -164,7 +180,14 @@ async fn delete_one(
             Ok(rev) => {
                 new.metadata.resource_version = Some(rev.to_string());
                 let accepted = opts.orphan_dependents == Some(false) || foreground;
-                return Ok((if accepted { StatusCode::ACCEPTED } else { StatusCode::OK }, new));
+                return Ok((
+                    if accepted {
+                        StatusCode::ACCEPTED
+                    } else {
+                        StatusCode::OK
+                    },
+                    new,
+                ));
             }
             Err(StorageError::Conflict { .. }) => continue,
             Err(e) => return Err(storage_error(e, req)),
@@ -173,7 +196,11 @@ async fn delete_one(
     Err(ApiError::conflict_modified(r, &name))
 }
 
-pub async fn delete(server: &ApiServer, req: &ResourceRequest, ctx: &RequestContext) -> Result<Response<Body>, ApiError> {
+pub async fn delete(
+    server: &ApiServer,
+    req: &ResourceRequest,
+    ctx: &RequestContext,
+) -> Result<Response<Body>, ApiError> {
     if !req.resource.has_verb("delete") {
         return Err(ApiError::method_not_allowed(format!(
             "delete is not allowed on {}",
@@ -195,15 +222,25 @@ pub async fn delete_collection(
     let dry_run = objects::dry_run(ctx)?;
     let opts = delete_options(ctx)?;
     let filter = Filter::from_query(req, ctx)?;
-    let prefix = server.store.resource_prefix(r.storage_resource(), req.namespace.as_deref().filter(|_| r.namespaced));
+    let prefix = server.store.resource_prefix(
+        r.storage_resource(),
+        req.namespace.as_deref().filter(|_| r.namespaced),
+    );
     let mut names = Vec::new();
     let mut start = prefix.clone();
     loop {
-        let page = server.store.list(&prefix, Some(&start), 0, 500).await.map_err(|e| storage_error(e, req))?;
+        let page = server
+            .store
+            .list(&prefix, Some(&start), 0, 500)
+            .await
+            .map_err(|e| storage_error(e, req))?;
         for stored in &page.items {
             if let Ok(obj) = crate::storage::CachedObject::decode(stored) {
                 if filter.matches(&obj.object) {
-                    names.push((obj.object.metadata.namespace.clone(), obj.object.metadata.name.clone()));
+                    names.push((
+                        obj.object.metadata.namespace.clone(),
+                        obj.object.metadata.name.clone(),
+                    ));
                 }
             }
         }
@@ -214,7 +251,13 @@ pub async fn delete_collection(
     }
     let mut deleted = Vec::new();
     for (ns, name) in names {
-        let one = ResourceRequest { namespace: ns, name, verb: "delete", subresource: None, resource: r };
+        let one = ResourceRequest {
+            namespace: ns,
+            name,
+            verb: "delete",
+            subresource: None,
+            resource: r,
+        };
         match delete_one(server, &one, &opts, dry_run).await {
             Ok((_, obj)) => deleted.push(obj),
             Err(e) if e.code == 404 => {}
@@ -227,6 +270,8 @@ pub async fn delete_collection(
         "metadata": {},
         "items": deleted,
     });
-    Ok(json_response(StatusCode::OK, serde_json::to_vec(&list).map_err(ApiError::internal)?))
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_vec(&list).map_err(ApiError::internal)?,
+    ))
 }
-

@@ -12,7 +12,9 @@ use crate::server::{json_response, Body, RequestContext};
 /// Verbs of a subresource, as upstream lists them.
 fn subresource_verbs(sub: &str) -> Vec<&'static str> {
     match sub {
-        "status" | "scale" | "approval" | "ephemeralcontainers" | "resize" => vec!["get", "patch", "update"],
+        "status" | "scale" | "approval" | "ephemeralcontainers" | "resize" => {
+            vec!["get", "patch", "update"]
+        }
         "finalize" => vec!["update"],
         "binding" | "eviction" | "token" => vec!["create"],
         "log" => vec!["get"],
@@ -76,7 +78,9 @@ fn api_subresource(r: &ResourceInfo, sub: &str) -> Value {
 pub fn group_version(group: &str, version: &str) -> Result<Response<Body>, ApiError> {
     let list: Vec<&ResourceInfo> = resources::in_group_version(group, version).collect();
     if list.is_empty() {
-        return Err(ApiError::not_found_message("the server could not find the requested resource"));
+        return Err(ApiError::not_found_message(
+            "the server could not find the requested resource",
+        ));
     }
     let mut out = Vec::new();
     for r in &list {
@@ -85,9 +89,16 @@ pub fn group_version(group: &str, version: &str) -> Result<Response<Body>, ApiEr
             out.push(api_subresource(r, sub));
         }
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
     let body = json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out });
-    Ok(json_response(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default()))
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_vec(&body).unwrap_or_default(),
+    ))
 }
 
 fn group_json(group: &str, versions: &[&str]) -> Value {
@@ -105,16 +116,25 @@ fn group_json(group: &str, versions: &[&str]) -> Value {
 pub fn group(group: &str) -> Result<Response<Body>, ApiError> {
     let groups = resources::groups();
     let Some((_, versions)) = groups.iter().find(|(g, _)| *g == group && !g.is_empty()) else {
-        return Err(ApiError::not_found_message("the server could not find the requested resource"));
+        return Err(ApiError::not_found_message(
+            "the server could not find the requested resource",
+        ));
     };
     let mut body = group_json(group, versions);
     body["kind"] = json!("APIGroup");
     body["apiVersion"] = json!("v1");
-    Ok(json_response(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default()))
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_vec(&body).unwrap_or_default(),
+    ))
 }
 
 fn aggregated(core: bool, v2beta1: bool) -> Value {
-    let api_version = if v2beta1 { "apidiscovery.k8s.io/v2beta1" } else { "apidiscovery.k8s.io/v2" };
+    let api_version = if v2beta1 {
+        "apidiscovery.k8s.io/v2beta1"
+    } else {
+        "apidiscovery.k8s.io/v2"
+    };
     let mut items = Vec::new();
     for (group, versions) in resources::groups() {
         if group.is_empty() != core {
@@ -156,7 +176,9 @@ fn aggregated(core: bool, v2beta1: bool) -> Value {
             }
             vs.push(json!({ "version": version, "resources": rs, "freshness": "Current" }));
         }
-        items.push(json!({ "metadata": { "name": group, "creationTimestamp": null }, "versions": vs }));
+        items.push(
+            json!({ "metadata": { "name": group, "creationTimestamp": null }, "versions": vs }),
+        );
     }
     json!({ "kind": "APIGroupDiscoveryList", "apiVersion": api_version, "metadata": {}, "items": items })
 }
@@ -164,13 +186,17 @@ fn aggregated(core: bool, v2beta1: bool) -> Value {
 pub fn root(core: bool, ctx: &RequestContext) -> Result<Response<Body>, ApiError> {
     if let Output::Discovery { v2beta1 } = negotiate::output(ctx.accept.as_deref(), true)? {
         let body = aggregated(core, v2beta1);
-        let mut resp = json_response(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default());
+        let mut resp = json_response(
+            StatusCode::OK,
+            serde_json::to_vec(&body).unwrap_or_default(),
+        );
         let ct = if v2beta1 {
             "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
         } else {
             "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
         };
-        resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
+        resp.headers_mut()
+            .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
         return Ok(resp);
     }
     let body = if core {
@@ -187,7 +213,10 @@ pub fn root(core: bool, ctx: &RequestContext) -> Result<Response<Body>, ApiError
             .collect();
         json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups })
     };
-    Ok(json_response(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default()))
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::to_vec(&body).unwrap_or_default(),
+    ))
 }
 
 #[cfg(test)]
@@ -199,18 +228,42 @@ mod tests {
         let doc = aggregated(true, false);
         let core = &doc["items"][0];
         assert_eq!(core["metadata"]["name"], "");
-        let pods = core["versions"][0]["resources"].as_array().unwrap().iter().find(|r| r["resource"] == "pods").unwrap();
+        let pods = core["versions"][0]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resource"] == "pods")
+            .unwrap();
         assert_eq!(pods["shortNames"], json!(["po"]));
         assert_eq!(pods["categories"], json!(["all"]));
-        assert!(pods["subresources"].as_array().unwrap().iter().any(|s| s["subresource"] == "status"));
+        assert!(pods["subresources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["subresource"] == "status"));
     }
 
     #[test]
     fn apps_group_has_deployments_scale() {
         let doc = aggregated(false, false);
-        let apps = doc["items"].as_array().unwrap().iter().find(|g| g["metadata"]["name"] == "apps").unwrap();
-        let deploy = apps["versions"][0]["resources"].as_array().unwrap().iter().find(|r| r["resource"] == "deployments").unwrap();
-        let scale = deploy["subresources"].as_array().unwrap().iter().find(|s| s["subresource"] == "scale").unwrap();
+        let apps = doc["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["metadata"]["name"] == "apps")
+            .unwrap();
+        let deploy = apps["versions"][0]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resource"] == "deployments")
+            .unwrap();
+        let scale = deploy["subresources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["subresource"] == "scale")
+            .unwrap();
         assert_eq!(scale["responseKind"]["kind"], "Scale");
     }
 }

@@ -16,7 +16,11 @@ use crate::authz::Attributes;
 use crate::request::{ResourceRequest, Route};
 use crate::server::{ApiServer, Body, RequestContext};
 
-pub async fn dispatch(server: &ApiServer, route: Route, ctx: &RequestContext) -> Result<Response<Body>, ApiError> {
+pub async fn dispatch(
+    server: &ApiServer,
+    route: Route,
+    ctx: &RequestContext,
+) -> Result<Response<Body>, ApiError> {
     match route {
         Route::Healthz(which) => system::health(server, &which, ctx).await,
         Route::Version => Ok(system::version()),
@@ -28,7 +32,9 @@ pub async fn dispatch(server: &ApiServer, route: Route, ctx: &RequestContext) ->
         Route::OpenApiV3(path) => system::openapi_v3(server, path.as_deref(), ctx),
         Route::DiscoveryRoot { core } => discovery::root(core, ctx),
         Route::DiscoveryGroup(group) => discovery::group(&group),
-        Route::DiscoveryGroupVersion { group, version } => discovery::group_version(&group, &version),
+        Route::DiscoveryGroupVersion { group, version } => {
+            discovery::group_version(&group, &version)
+        }
         Route::Resource(req) => {
             authorize(server, &req, ctx)?;
             resource(server, &req, ctx).await
@@ -49,7 +55,11 @@ fn authorize_path(server: &ApiServer, ctx: &RequestContext) -> Result<(), ApiErr
     })
 }
 
-fn authorize(server: &ApiServer, req: &ResourceRequest, ctx: &RequestContext) -> Result<(), ApiError> {
+fn authorize(
+    server: &ApiServer,
+    req: &ResourceRequest,
+    ctx: &RequestContext,
+) -> Result<(), ApiError> {
     server.authz.authorize(&Attributes {
         user: &ctx.user,
         verb: req.verb,
@@ -62,7 +72,11 @@ fn authorize(server: &ApiServer, req: &ResourceRequest, ctx: &RequestContext) ->
     })
 }
 
-async fn resource(server: &ApiServer, req: &ResourceRequest, ctx: &RequestContext) -> Result<Response<Body>, ApiError> {
+async fn resource(
+    server: &ApiServer,
+    req: &ResourceRequest,
+    ctx: &RequestContext,
+) -> Result<Response<Body>, ApiError> {
     let r = req.resource;
     let verb_allowed = |v: &str| {
         if r.has_verb(v) {
@@ -99,7 +113,9 @@ async fn resource(server: &ApiServer, req: &ResourceRequest, ctx: &RequestContex
         ("get", Some("status")) => read::get(server, req, ctx).await,
         ("update", Some("status")) => write::update(server, req, ctx, write::Target::Status).await,
         ("patch", Some("status")) => write::patch(server, req, ctx, write::Target::Status).await,
-        ("update", Some("finalize")) => write::update(server, req, ctx, write::Target::Finalize).await,
+        ("update", Some("finalize")) => {
+            write::update(server, req, ctx, write::Target::Finalize).await
+        }
         ("get", Some("scale")) => subresources::get_scale(server, req, ctx).await,
         ("update", Some("scale")) => subresources::update_scale(server, req, ctx, false).await,
         ("patch", Some("scale")) => subresources::update_scale(server, req, ctx, true).await,
@@ -107,8 +123,13 @@ async fn resource(server: &ApiServer, req: &ResourceRequest, ctx: &RequestContex
         (_, Some(sub)) => Err(ApiError::new(
             501,
             "NotImplemented",
-            format!("the {sub} subresource of {} is not served by this apiserver yet", r.group_resource()),
+            format!(
+                "the {sub} subresource of {} is not served by this apiserver yet",
+                r.group_resource()
+            ),
         )),
-        (verb, None) => Err(ApiError::method_not_allowed(format!("{verb} is not supported here"))),
+        (verb, None) => Err(ApiError::method_not_allowed(format!(
+            "{verb} is not supported here"
+        ))),
     }
 }

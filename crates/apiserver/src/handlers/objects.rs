@@ -39,7 +39,9 @@ pub fn dry_run(ctx: &RequestContext) -> Result<bool, ApiError> {
     match ctx.query.get("dryRun") {
         None | Some("") => Ok(false),
         Some("All") => Ok(true),
-        Some(other) => Err(ApiError::bad_request(format!("Invalid dry run value: {other}: supported values: \"All\""))),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "Invalid dry run value: {other}: supported values: \"All\""
+        ))),
     }
 }
 
@@ -66,7 +68,11 @@ fn cannot_handle(r: &ResourceInfo, why: impl std::fmt::Display) -> ApiError {
 
 /// Decodes a create/update body for resource `r`: syntax, apiVersion/kind agreement,
 /// unknown fields per fieldValidation, and the typed metadata.
-pub fn decode_object(server: &ApiServer, r: &ResourceInfo, ctx: &RequestContext) -> Result<Decoded, ApiError> {
+pub fn decode_object(
+    server: &ApiServer,
+    r: &ResourceInfo,
+    ctx: &RequestContext,
+) -> Result<Decoded, ApiError> {
     let format = negotiate::body_format(ctx.content_type.as_deref())?;
     if ctx.body.is_empty() {
         return Err(ApiError::bad_request("the body of the request is empty"));
@@ -115,7 +121,10 @@ pub fn decode_value(
         if !unknown.is_empty() {
             match validation {
                 FieldValidation::Strict => {
-                    return Err(cannot_handle(r, crate::openapi::strict_decoding_message(&unknown)));
+                    return Err(cannot_handle(
+                        r,
+                        crate::openapi::strict_decoding_message(&unknown),
+                    ));
                 }
                 _ => warnings.extend(unknown.iter().map(|f| format!("unknown field \"{f}\""))),
             }
@@ -133,7 +142,10 @@ pub fn encode_for_storage(obj: &DynamicObject) -> Result<Vec<u8>, ApiError> {
 }
 
 pub fn set_types(obj: &mut DynamicObject, r: &ResourceInfo) {
-    obj.types = Some(TypeMeta { api_version: r.api_version(), kind: r.kind.to_string() });
+    obj.types = Some(TypeMeta {
+        api_version: r.api_version(),
+        kind: r.kind.to_string(),
+    });
 }
 
 /// Adds upstream's `Warning: 299 - "..."` headers.
@@ -150,7 +162,10 @@ fn yaml_response(status: StatusCode, value: &Value) -> Result<Response<Body>, Ap
     let text = serde_saphyr::to_string(value).map_err(ApiError::internal)?;
     let mut resp = Response::new(full(text));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/yaml"),
+    );
     Ok(resp)
 }
 
@@ -178,16 +193,26 @@ pub fn object_response(
             };
             Ok(json_response(status, bytes))
         }
-        Output::Yaml => yaml_response(status, &serde_json::to_value(obj).map_err(ApiError::internal)?),
+        Output::Yaml => yaml_response(
+            status,
+            &serde_json::to_value(obj).map_err(ApiError::internal)?,
+        ),
         Output::Table { .. } => {
             let include = IncludeObject::parse(ctx.query.get("includeObject"))?;
-            let meta = ListMeta { resource_version: obj.metadata.resource_version.clone(), ..Default::default() };
+            let meta = ListMeta {
+                resource_version: obj.metadata.resource_version.clone(),
+                ..Default::default()
+            };
             let table = crate::tables::to_table(r, std::slice::from_ref(obj), include, meta, now());
-            Ok(json_response(status, serde_json::to_vec(&table).map_err(ApiError::internal)?))
+            Ok(json_response(
+                status,
+                serde_json::to_vec(&table).map_err(ApiError::internal)?,
+            ))
         }
-        Output::PartialMetadata { v1beta1 } => {
-            Ok(json_response(status, serde_json::to_vec(&partial_metadata(obj, v1beta1)).map_err(ApiError::internal)?))
-        }
+        Output::PartialMetadata { v1beta1 } => Ok(json_response(
+            status,
+            serde_json::to_vec(&partial_metadata(obj, v1beta1)).map_err(ApiError::internal)?,
+        )),
     }
 }
 
@@ -233,7 +258,10 @@ pub fn list_response(
             let include = IncludeObject::parse(ctx.query.get("includeObject"))?;
             let owned: Vec<DynamicObject> = objects.iter().map(|o| (*o).clone()).collect();
             let table = crate::tables::to_table(r, &owned, include, list_meta, now());
-            Ok(json_response(StatusCode::OK, serde_json::to_vec(&table).map_err(ApiError::internal)?))
+            Ok(json_response(
+                StatusCode::OK,
+                serde_json::to_vec(&table).map_err(ApiError::internal)?,
+            ))
         }
         Output::PartialMetadata { v1beta1 } => {
             let value = serde_json::json!({
@@ -242,7 +270,10 @@ pub fn list_response(
                 "metadata": list_meta,
                 "items": objects.iter().map(|o| partial_metadata(o, v1beta1)).collect::<Vec<_>>(),
             });
-            Ok(json_response(StatusCode::OK, serde_json::to_vec(&value).map_err(ApiError::internal)?))
+            Ok(json_response(
+                StatusCode::OK,
+                serde_json::to_vec(&value).map_err(ApiError::internal)?,
+            ))
         }
     }
 }

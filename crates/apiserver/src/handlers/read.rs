@@ -25,10 +25,15 @@ pub fn storage_error(e: StorageError, req: &ResourceRequest) -> ApiError {
         StorageError::NotFound => ApiError::not_found(req.resource, name),
         StorageError::AlreadyExists => ApiError::already_exists(req.resource, name),
         StorageError::Conflict { .. } => ApiError::conflict_modified(req.resource, name),
-        StorageError::Compacted { requested, compacted } => {
-            ApiError::expired(format!("too old resource version: {requested} ({compacted})"))
+        StorageError::Compacted {
+            requested,
+            compacted,
+        } => ApiError::expired(format!(
+            "too old resource version: {requested} ({compacted})"
+        )),
+        StorageError::Unavailable(why) => {
+            ApiError::service_unavailable(format!("etcd is unavailable: {why}"))
         }
-        StorageError::Unavailable(why) => ApiError::service_unavailable(format!("etcd is unavailable: {why}")),
         StorageError::Corrupt(why) => ApiError::internal(why),
     }
 }
@@ -43,19 +48,36 @@ pub fn key(server: &ApiServer, req: &ResourceRequest) -> String {
 
 /// Reads the current object from etcd, decoded.
 pub async fn current(server: &ApiServer, req: &ResourceRequest) -> Result<CachedObject, ApiError> {
-    match server.store.get(&key(server, req)).await.map_err(|e| storage_error(e, req))? {
+    match server
+        .store
+        .get(&key(server, req))
+        .await
+        .map_err(|e| storage_error(e, req))?
+    {
         Some(stored) => CachedObject::decode(&stored).map_err(|e| storage_error(e, req)),
-        None => Err(ApiError::not_found(req.resource, req.name.as_deref().unwrap_or(""))),
+        None => Err(ApiError::not_found(
+            req.resource,
+            req.name.as_deref().unwrap_or(""),
+        )),
     }
 }
 
-pub async fn get(server: &ApiServer, req: &ResourceRequest, ctx: &RequestContext) -> Result<Response<Body>, ApiError> {
+pub async fn get(
+    server: &ApiServer,
+    req: &ResourceRequest,
+    ctx: &RequestContext,
+) -> Result<Response<Body>, ApiError> {
     if !req.resource.has_verb("get") {
-        return Err(ApiError::method_not_allowed(format!("get is not allowed on {}", req.resource.group_resource())));
+        return Err(ApiError::method_not_allowed(format!(
+            "get is not allowed on {}",
+            req.resource.group_resource()
+        )));
     }
     let from_cache = ctx.query.get("resourceVersion") == Some("0");
     let cached = if from_cache {
-        server.cache(req.resource.storage_resource()).and_then(|c| c.get(&key(server, req)))
+        server
+            .cache(req.resource.storage_resource())
+            .and_then(|c| c.get(&key(server, req)))
     } else {
         None
     };
@@ -63,7 +85,13 @@ pub async fn get(server: &ApiServer, req: &ResourceRequest, ctx: &RequestContext
         Some(c) => c,
         None => Arc::new(current(server, req).await?),
     };
-    objects::object_response(req.resource, ctx, StatusCode::OK, &obj.object, Some(obj.json.clone()))
+    objects::object_response(
+        req.resource,
+        ctx,
+        StatusCode::OK,
+        &obj.object,
+        Some(obj.json.clone()),
+    )
 }
 
 /// Parsed label and field selectors of a LIST, DELETECOLLECTION or WATCH.
@@ -80,7 +108,9 @@ impl Filter {
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         for (field, _, _) in fields.requirements() {
             if !fields::is_supported(req.resource, field) {
-                return Err(ApiError::bad_request(format!("field label not supported: {field}")));
+                return Err(ApiError::bad_request(format!(
+                    "field label not supported: {field}"
+                )));
             }
         }
         Ok(Filter { labels, fields })
@@ -88,8 +118,11 @@ impl Filter {
 
     pub fn matches(&self, obj: &api_types::DynamicObject) -> bool {
         let empty = std::collections::BTreeMap::new();
-        self.labels.matches(obj.metadata.labels.as_ref().unwrap_or(&empty))
-            && self.fields.matches(|f| Some(fields::value_or_default(obj, f)))
+        self.labels
+            .matches(obj.metadata.labels.as_ref().unwrap_or(&empty))
+            && self
+                .fields
+                .matches(|f| Some(fields::value_or_default(obj, f)))
     }
 }
 
@@ -102,7 +135,11 @@ struct ContinueToken {
 }
 
 fn encode_continue(rv: i64, start: &str) -> String {
-    let token = ContinueToken { v: "meta.k8s.io/v1".into(), rv, start: start.to_string() };
+    let token = ContinueToken {
+        v: "meta.k8s.io/v1".into(),
+        rv,
+        start: start.to_string(),
+    };
     base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&token).unwrap_or_default())
 }
 
@@ -114,7 +151,9 @@ fn decode_continue(s: &str) -> Result<ContinueToken, ApiError> {
         .map_err(|e| bad(e.to_string()))?;
     let t: ContinueToken = serde_json::from_slice(&raw).map_err(|e| bad(e.to_string()))?;
     if t.v != "meta.k8s.io/v1" {
-        return Err(bad("incorrect encoded start resourceVersion (version meta.k8s.io/v1)".into()));
+        return Err(bad(
+            "incorrect encoded start resourceVersion (version meta.k8s.io/v1)".into(),
+        ));
     }
     if t.rv <= 0 || t.start.contains("..") || t.start.starts_with('/') {
         return Err(bad("invalid start or resourceVersion".into()));
@@ -122,19 +161,31 @@ fn decode_continue(s: &str) -> Result<ContinueToken, ApiError> {
     Ok(t)
 }
 
-pub async fn list(server: &ApiServer, req: &ResourceRequest, ctx: &RequestContext) -> Result<Response<Body>, ApiError> {
+pub async fn list(
+    server: &ApiServer,
+    req: &ResourceRequest,
+    ctx: &RequestContext,
+) -> Result<Response<Body>, ApiError> {
     let r = req.resource;
     if !r.has_verb("list") {
-        return Err(ApiError::method_not_allowed(format!("list is not allowed on {}", r.group_resource())));
+        return Err(ApiError::method_not_allowed(format!(
+            "list is not allowed on {}",
+            r.group_resource()
+        )));
     }
     let filter = Filter::from_query(req, ctx)?;
     let limit = ctx.query.int("limit")?.unwrap_or(0).max(0);
     let cont = ctx.query.get("continue").filter(|c| !c.is_empty());
     let rv = ctx.query.get("resourceVersion").filter(|v| !v.is_empty());
-    let rv_match = ctx.query.get("resourceVersionMatch").filter(|v| !v.is_empty());
+    let rv_match = ctx
+        .query
+        .get("resourceVersionMatch")
+        .filter(|v| !v.is_empty());
     let rv_num = match rv {
         Some(v) => Some(v.parse::<i64>().map_err(|_| {
-            ApiError::bad_request(format!("resourceVersion: Invalid value: {v:?}: must be a valid integer"))
+            ApiError::bad_request(format!(
+                "resourceVersion: Invalid value: {v:?}: must be a valid integer"
+            ))
         })?),
         None => None,
     };
@@ -157,7 +208,9 @@ pub async fn list(server: &ApiServer, req: &ResourceRequest, ctx: &RequestContex
         _ => {}
     }
     if cont.is_some() && rv_num.is_some_and(|v| v != 0) {
-        return Err(ApiError::bad_request("specifying resource version is not allowed when using continue"));
+        return Err(ApiError::bad_request(
+            "specifying resource version is not allowed when using continue",
+        ));
     }
     let storage = r.storage_resource();
     let namespace = req.namespace.as_deref().filter(|_| r.namespaced);
@@ -179,11 +232,22 @@ pub async fn list(server: &ApiServer, req: &ResourceRequest, ctx: &RequestContex
             };
             if caught_up {
                 let (items, revision) = cache.snapshot(&prefix);
-                let items: Vec<_> = items.into_iter().filter(|o| filter.matches(&o.object)).collect();
-                let items: Vec<_> = if limit > 0 { items.into_iter().take(limit as usize).collect() } else { items };
-                let objs: Vec<&api_types::DynamicObject> = items.iter().map(|o| &o.object).collect();
+                let items: Vec<_> = items
+                    .into_iter()
+                    .filter(|o| filter.matches(&o.object))
+                    .collect();
+                let items: Vec<_> = if limit > 0 {
+                    items.into_iter().take(limit as usize).collect()
+                } else {
+                    items
+                };
+                let objs: Vec<&api_types::DynamicObject> =
+                    items.iter().map(|o| &o.object).collect();
                 let encoded: Vec<Bytes> = items.iter().map(|o| o.json.clone()).collect();
-                let meta = ListMeta { resource_version: Some(revision.to_string()), ..Default::default() };
+                let meta = ListMeta {
+                    resource_version: Some(revision.to_string()),
+                    ..Default::default()
+                };
                 return objects::list_response(r, ctx, &objs, &encoded, meta);
             }
             if let Some(n) = rv_num.filter(|n| *n > 0) {
@@ -267,7 +331,8 @@ mod tests {
         let d = decode_continue(&t).unwrap();
         assert_eq!((d.rv, d.start.as_str()), (42, "default/web-1\0"));
         assert_eq!(decode_continue("!!!").err().map(|e| e.code), Some(400));
-        let evil = base64::engine::general_purpose::STANDARD.encode(br#"{"v":"meta.k8s.io/v1","rv":1,"start":"../x"}"#);
+        let evil = base64::engine::general_purpose::STANDARD
+            .encode(br#"{"v":"meta.k8s.io/v1","rv":1,"start":"../x"}"#);
         assert!(decode_continue(&evil).is_err());
     }
 }

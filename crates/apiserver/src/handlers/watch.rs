@@ -40,7 +40,10 @@ impl Encoder {
                 self.r,
                 std::slice::from_ref(&obj.object),
                 self.include,
-                ListMeta { resource_version: Some(obj.revision.to_string()), ..Default::default() },
+                ListMeta {
+                    resource_version: Some(obj.revision.to_string()),
+                    ..Default::default()
+                },
                 jiff::Timestamp::now(),
             );
             out.extend_from_slice(&serde_json::to_vec(&table).unwrap_or_default());
@@ -61,14 +64,17 @@ impl Encoder {
             "apiVersion": self.r.api_version(),
             "metadata": meta,
         });
-        let mut line = serde_json::to_vec(&serde_json::json!({ "type": "BOOKMARK", "object": obj })).unwrap_or_default();
+        let mut line =
+            serde_json::to_vec(&serde_json::json!({ "type": "BOOKMARK", "object": obj }))
+                .unwrap_or_default();
         line.push(b'\n');
         line.into()
     }
 
     fn error(&self, e: &ApiError) -> Bytes {
         let mut line =
-            serde_json::to_vec(&serde_json::json!({ "type": "ERROR", "object": e.to_json() })).unwrap_or_default();
+            serde_json::to_vec(&serde_json::json!({ "type": "ERROR", "object": e.to_json() }))
+                .unwrap_or_default();
         line.push(b'\n');
         line.into()
     }
@@ -78,7 +84,10 @@ impl Encoder {
 /// an object leaving the selection is DELETED, entering it is ADDED).
 fn filtered(event: &CacheEvent, filter: &Filter) -> Option<(EventType, Arc<CachedObject>)> {
     let now = filter.matches(&event.object.object);
-    let before = event.previous.as_ref().is_some_and(|p| filter.matches(&p.object));
+    let before = event
+        .previous
+        .as_ref()
+        .is_some_and(|p| filter.matches(&p.object));
     match event.kind {
         EventType::Added => now.then(|| (EventType::Added, event.object.clone())),
         EventType::Modified => match (before, now) {
@@ -96,18 +105,30 @@ struct NameFilter(Option<String>);
 
 impl NameFilter {
     fn ok(&self, obj: &DynamicObject) -> bool {
-        self.0.as_deref().is_none_or(|n| obj.metadata.name.as_deref() == Some(n))
+        self.0
+            .as_deref()
+            .is_none_or(|n| obj.metadata.name.as_deref() == Some(n))
     }
 }
 
-pub async fn watch(server: &ApiServer, req: &ResourceRequest, ctx: &RequestContext) -> Result<Response<Body>, ApiError> {
+pub async fn watch(
+    server: &ApiServer,
+    req: &ResourceRequest,
+    ctx: &RequestContext,
+) -> Result<Response<Body>, ApiError> {
     let r = req.resource;
     if !r.has_verb("watch") {
-        return Err(ApiError::method_not_allowed(format!("watch is not allowed on {}", r.group_resource())));
+        return Err(ApiError::method_not_allowed(format!(
+            "watch is not allowed on {}",
+            r.group_resource()
+        )));
     }
     let filter = Filter::from_query(req, ctx)?;
     let names = NameFilter(req.name.clone());
-    let table = matches!(negotiate::output(ctx.accept.as_deref(), false)?, Output::Table { .. });
+    let table = matches!(
+        negotiate::output(ctx.accept.as_deref(), false)?,
+        Output::Table { .. }
+    );
     let include = IncludeObject::parse(ctx.query.get("includeObject"))?;
     let bookmarks = ctx.query.flag("allowWatchBookmarks");
     let send_initial = ctx.query.get("sendInitialEvents").map(|v| v == "true");
@@ -119,16 +140,22 @@ pub async fn watch(server: &ApiServer, req: &ResourceRequest, ctx: &RequestConte
     let rv = ctx.query.get("resourceVersion").filter(|v| !v.is_empty());
     let rv_num = match rv {
         Some(v) => Some(v.parse::<i64>().map_err(|_| {
-            ApiError::bad_request(format!("resourceVersion: Invalid value: {v:?}: must be a valid integer"))
+            ApiError::bad_request(format!(
+                "resourceVersion: Invalid value: {v:?}: must be a valid integer"
+            ))
         })?),
         None => None,
     };
     let storage = r.storage_resource();
     let cache = server
         .cache(storage)
-        .ok_or_else(|| ApiError::method_not_allowed(format!("watch is not allowed on {}", r.group_resource())))?
+        .ok_or_else(|| {
+            ApiError::method_not_allowed(format!("watch is not allowed on {}", r.group_resource()))
+        })?
         .clone();
-    let prefix = server.store.resource_prefix(storage, req.namespace.as_deref().filter(|_| r.namespaced));
+    let prefix = server
+        .store
+        .resource_prefix(storage, req.namespace.as_deref().filter(|_| r.namespaced));
     let enc = Encoder { r, table, include };
 
     // Where the stream starts: current state (rv unset or 0, or sendInitialEvents)
@@ -138,7 +165,9 @@ pub async fn watch(server: &ApiServer, req: &ResourceRequest, ctx: &RequestConte
         if rv_num.is_none() {
             // A consistent start: wait for the cache to reach etcd's revision.
             if let Ok(current) = server.store.current_revision().await {
-                cache.wait_for_revision(current, Duration::from_secs(3)).await;
+                cache
+                    .wait_for_revision(current, Duration::from_secs(3))
+                    .await;
             }
         }
         let (items, start) = cache.snapshot_and_watch(&prefix);
@@ -146,7 +175,10 @@ pub async fn watch(server: &ApiServer, req: &ResourceRequest, ctx: &RequestConte
     } else {
         let n = rv_num.unwrap_or(0);
         if n > cache.revision() && !cache.wait_for_revision(n, Duration::from_secs(3)).await {
-            return Err(ApiError::timeout(format!("Too large resource version: {n}, current: {}", cache.revision())));
+            return Err(ApiError::timeout(format!(
+                "Too large resource version: {n}, current: {}",
+                cache.revision()
+            )));
         }
         match cache.watch_from(n) {
             Ok(start) => (Vec::new(), Some(start), None),
@@ -164,7 +196,9 @@ pub async fn watch(server: &ApiServer, req: &ResourceRequest, ctx: &RequestConte
 
     let (tx, rx) = mpsc::channel::<Bytes>(256);
     let bookmark_interval = server.bookmark_interval;
-    let gauge = METRICS.registered_watchers.with_label_values(&[r.group, r.version, r.kind]);
+    let gauge = METRICS
+        .registered_watchers
+        .with_label_values(&[r.group, r.version, r.kind]);
     tokio::spawn(async move {
         gauge.inc();
         let send = |b: Bytes| {
@@ -176,13 +210,21 @@ pub async fn watch(server: &ApiServer, req: &ResourceRequest, ctx: &RequestConte
                 let _ = send(enc.error(&e)).await;
                 break 'stream;
             }
-            let Some(mut start) = start else { break 'stream };
+            let Some(mut start) = start else {
+                break 'stream;
+            };
             for obj in &initial {
-                if filter.matches(&obj.object) && names.ok(&obj.object) && !send(enc.event(EventType::Added, obj)).await {
+                if filter.matches(&obj.object)
+                    && names.ok(&obj.object)
+                    && !send(enc.event(EventType::Added, obj)).await
+                {
                     break 'stream;
                 }
             }
-            if send_initial == Some(true) && bookmarks && !send(enc.bookmark(start.revision, true)).await {
+            if send_initial == Some(true)
+                && bookmarks
+                && !send(enc.bookmark(start.revision, true)).await
+            {
                 break 'stream;
             }
             let mut last_rev = start.revision.max(from_rev);
@@ -191,7 +233,9 @@ pub async fn watch(server: &ApiServer, req: &ResourceRequest, ctx: &RequestConte
                     continue;
                 }
                 last_rev = last_rev.max(ev.revision);
-                if let Some((kind, obj)) = filtered(&ev, &filter).filter(|(_, o)| names.ok(&o.object)) {
+                if let Some((kind, obj)) =
+                    filtered(&ev, &filter).filter(|(_, o)| names.ok(&o.object))
+                {
                     if !send(enc.event(kind, &obj)).await {
                         break 'stream;
                     }
@@ -230,10 +274,17 @@ pub async fn watch(server: &ApiServer, req: &ResourceRequest, ctx: &RequestConte
         gauge.dec();
     });
 
-    let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(|b| Ok::<_, std::convert::Infallible>(Frame::data(b)));
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx)
+        .map(|b| Ok::<_, std::convert::Infallible>(Frame::data(b)));
     let mut resp = Response::new(BodyExt::boxed(StreamBody::new(stream)));
     *resp.status_mut() = StatusCode::OK;
-    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp.headers_mut().insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
     Ok(resp)
 }

@@ -33,10 +33,16 @@ const MAX_RETRIES: usize = 8;
 /// Upstream's generateName suffix: five characters of a consonant-and-digit alphabet.
 fn generate_suffix() -> String {
     let mut rng = rand::rng();
-    (0..5).map(|_| GENERATE_ALPHABET[rng.random_range(0..GENERATE_ALPHABET.len())] as char).collect()
+    (0..5)
+        .map(|_| GENERATE_ALPHABET[rng.random_range(0..GENERATE_ALPHABET.len())] as char)
+        .collect()
 }
 
-fn check_namespace(r: &ResourceInfo, req: &ResourceRequest, obj: &mut DynamicObject) -> Result<(), ApiError> {
+fn check_namespace(
+    r: &ResourceInfo,
+    req: &ResourceRequest,
+    obj: &mut DynamicObject,
+) -> Result<(), ApiError> {
     if r.namespaced {
         let url_ns = req.namespace.clone().unwrap_or_default();
         match obj.metadata.namespace.as_deref() {
@@ -74,7 +80,11 @@ fn prepare_new(r: &ResourceInfo, obj: &mut DynamicObject) -> Result<(), ApiError
     obj.metadata.resource_version = None;
     obj.metadata.deletion_timestamp = None;
     obj.metadata.deletion_grace_period_seconds = None;
-    obj.metadata.generation = if strategy.tracks_generation() && obj.data.get("spec").is_some() { Some(1) } else { None };
+    obj.metadata.generation = if strategy.tracks_generation() && obj.data.get("spec").is_some() {
+        Some(1)
+    } else {
+        None
+    };
     if r.has_subresource("status") && r.plural != "namespaces" {
         // A create cannot set status on kinds whose status has its own endpoint.
         if let Some(map) = obj.data.as_object_mut() {
@@ -85,12 +95,21 @@ fn prepare_new(r: &ResourceInfo, obj: &mut DynamicObject) -> Result<(), ApiError
     strategy.prepare_for_create(obj)?;
     let errors = strategy.validate(obj);
     if !errors.is_empty() {
-        return Err(ApiError::invalid(r.group, r.kind, obj.metadata.name.as_deref().unwrap_or(""), &errors));
+        return Err(ApiError::invalid(
+            r.group,
+            r.kind,
+            obj.metadata.name.as_deref().unwrap_or(""),
+            &errors,
+        ));
     }
     Ok(())
 }
 
-pub async fn create(server: &ApiServer, req: &ResourceRequest, ctx: &RequestContext) -> Result<Response<Body>, ApiError> {
+pub async fn create(
+    server: &ApiServer,
+    req: &ResourceRequest,
+    ctx: &RequestContext,
+) -> Result<Response<Body>, ApiError> {
     let r = req.resource;
     if req.name.is_some() {
         return Err(ApiError::method_not_allowed(format!(
@@ -113,15 +132,24 @@ pub async fn create(server: &ApiServer, req: &ResourceRequest, ctx: &RequestCont
             r.group,
             r.kind,
             "",
-            &[api_types::validation::FieldError::required("metadata.name", "name or generateName is required")],
+            &[api_types::validation::FieldError::required(
+                "metadata.name",
+                "name or generateName is required",
+            )],
         ));
     }
     // Services need addresses from the allocator, serialised against other creates.
-    let _alloc_guard = if r.group.is_empty() && r.plural == "services" { Some(server.services.lock().await) } else { None };
+    let _alloc_guard = if r.group.is_empty() && r.plural == "services" {
+        Some(server.services.lock().await)
+    } else {
+        None
+    };
     for _ in 0..MAX_RETRIES {
         let mut candidate = obj.clone();
         if named.is_none() {
-            candidate.metadata.name = generate.as_ref().map(|g| format!("{g}{}", generate_suffix()));
+            candidate.metadata.name = generate
+                .as_ref()
+                .map(|g| format!("{g}{}", generate_suffix()));
         }
         prepare_new(r, &mut candidate)?;
         admission::admit_create(server, r, &mut candidate).await?;
@@ -129,7 +157,11 @@ pub async fn create(server: &ApiServer, req: &ResourceRequest, ctx: &RequestCont
         if dry_run {
             return response(r, ctx, StatusCode::CREATED, &candidate, &decoded.warnings);
         }
-        let key = server.store.key(r.storage_resource(), candidate.metadata.namespace.as_deref(), &name);
+        let key = server.store.key(
+            r.storage_resource(),
+            candidate.metadata.namespace.as_deref(),
+            &name,
+        );
         let bytes = objects::encode_for_storage(&candidate)?;
         match server.store.create(&key, bytes).await {
             Ok(rev) => {
@@ -145,7 +177,10 @@ pub async fn create(server: &ApiServer, req: &ResourceRequest, ctx: &RequestCont
     Err(ApiError::new(
         500,
         "AlreadyExists",
-        format!("could not find a free name for generateName {:?}", generate.unwrap_or_default()),
+        format!(
+            "could not find a free name for generateName {:?}",
+            generate.unwrap_or_default()
+        ),
     ))
 }
 
@@ -191,7 +226,10 @@ fn merge_for_update(
             if let Some(spec) = merged.data.get_mut("spec").and_then(Value::as_object_mut) {
                 spec.insert("finalizers".into(), finalizers);
             } else if let Some(m) = merged.data.as_object_mut() {
-                m.insert("spec".into(), serde_json::json!({ "finalizers": finalizers }));
+                m.insert(
+                    "spec".into(),
+                    serde_json::json!({ "finalizers": finalizers }),
+                );
             }
             merged.metadata.resource_version = new.metadata.resource_version.take();
             new = merged;
@@ -218,7 +256,11 @@ fn merge_for_update(
     new.metadata.generation = old.metadata.generation;
     new.metadata.namespace = old.metadata.namespace.clone();
     strategy.default(&mut new)?;
-    strategy.prepare_for_update(&mut new, old)?;
+    // Status and finalize writes have their own rules above; the kind's update
+    // preparation (which restores status, say) applies to the main resource only.
+    if target == Target::Main {
+        strategy.prepare_for_update(&mut new, old)?;
+    }
     if let Some(g) = old.metadata.generation {
         if spec_part(&new) != spec_part(old) {
             new.metadata.generation = Some(g + 1);
@@ -226,7 +268,12 @@ fn merge_for_update(
     }
     let errors = strategy.validate_update(&new, old);
     if !errors.is_empty() {
-        return Err(ApiError::invalid(r.group, r.kind, old.metadata.name.as_deref().unwrap_or(""), &errors));
+        return Err(ApiError::invalid(
+            r.group,
+            r.kind,
+            old.metadata.name.as_deref().unwrap_or(""),
+            &errors,
+        ));
     }
     Ok(new)
 }
@@ -257,10 +304,19 @@ async fn commit(
         return Ok(new);
     }
     let key = read::key(server, req);
-    let finalizers_left = new.metadata.finalizers.as_ref().is_some_and(|f| !f.is_empty())
+    let finalizers_left = new
+        .metadata
+        .finalizers
+        .as_ref()
+        .is_some_and(|f| !f.is_empty())
         || (req.resource.plural == "namespaces"
-            && new.data["spec"]["finalizers"].as_array().is_some_and(|f| !f.is_empty()));
-    if new.metadata.deletion_timestamp.is_some() && !finalizers_left && !is_graceful_pending(req.resource, &new) {
+            && new.data["spec"]["finalizers"]
+                .as_array()
+                .is_some_and(|f| !f.is_empty()));
+    if new.metadata.deletion_timestamp.is_some()
+        && !finalizers_left
+        && !is_graceful_pending(req.resource, &new)
+    {
         let rev = server.store.delete(&key, old.revision).await?;
         new.metadata.resource_version = Some(rev.to_string());
         return Ok(new);
@@ -273,7 +329,12 @@ async fn commit(
 
 /// Pods being deleted gracefully stay until the kubelet (or the grace period) ends them.
 fn is_graceful_pending(r: &ResourceInfo, obj: &DynamicObject) -> bool {
-    r.group.is_empty() && r.plural == "pods" && obj.metadata.deletion_grace_period_seconds.is_some_and(|g| g > 0)
+    r.group.is_empty()
+        && r.plural == "pods"
+        && obj
+            .metadata
+            .deletion_grace_period_seconds
+            .is_some_and(|g| g > 0)
 }
 
 pub async fn update(
@@ -284,7 +345,10 @@ pub async fn update(
 ) -> Result<Response<Body>, ApiError> {
     let r = req.resource;
     if !r.has_verb("update") {
-        return Err(ApiError::method_not_allowed(format!("update is not allowed on {}", r.group_resource())));
+        return Err(ApiError::method_not_allowed(format!(
+            "update is not allowed on {}",
+            r.group_resource()
+        )));
     }
     let dry_run = objects::dry_run(ctx)?;
     let decoded = objects::decode_object(server, r, ctx)?;
@@ -301,7 +365,11 @@ pub async fn update(
         }
     }
     check_namespace(r, req, &mut obj)?;
-    let precondition = obj.metadata.resource_version.clone().filter(|v| !v.is_empty());
+    let precondition = obj
+        .metadata
+        .resource_version
+        .clone()
+        .filter(|v| !v.is_empty());
     for _ in 0..MAX_RETRIES {
         let old = read::current(server, req).await?;
         if let Some(rv) = &precondition {
@@ -313,7 +381,9 @@ pub async fn update(
         match commit(server, req, &old, new, dry_run).await {
             Ok(stored) => return response(r, ctx, StatusCode::OK, &stored, &decoded.warnings),
             Err(StorageError::Conflict { .. }) if precondition.is_none() => continue,
-            Err(StorageError::Conflict { .. }) => return Err(ApiError::conflict_modified(r, &url_name)),
+            Err(StorageError::Conflict { .. }) => {
+                return Err(ApiError::conflict_modified(r, &url_name))
+            }
             Err(e) => return Err(storage_error(e, req)),
         }
     }
@@ -321,7 +391,12 @@ pub async fn update(
 }
 
 /// Applies a PATCH body of the given type to the current JSON of an object.
-pub fn apply_patch(r: &ResourceInfo, current: &Value, body: &[u8], ty: PatchType) -> Result<Value, ApiError> {
+pub fn apply_patch(
+    r: &ResourceInfo,
+    current: &Value,
+    body: &[u8],
+    ty: PatchType,
+) -> Result<Value, ApiError> {
     if ty == PatchType::Apply {
         return Err(ApiError::unsupported_media_type(
             "server-side apply (application/apply-patch+yaml) is not supported by this apiserver yet",
@@ -341,7 +416,10 @@ pub async fn patch(
 ) -> Result<Response<Body>, ApiError> {
     let r = req.resource;
     if !r.has_verb("patch") {
-        return Err(ApiError::method_not_allowed(format!("patch is not allowed on {}", r.group_resource())));
+        return Err(ApiError::method_not_allowed(format!(
+            "patch is not allowed on {}",
+            r.group_resource()
+        )));
     }
     let dry_run = objects::dry_run(ctx)?;
     let validation = FieldValidation::from_query(ctx)?;
@@ -357,7 +435,9 @@ pub async fn patch(
         let current_json = serde_json::to_value(&old.object).map_err(ApiError::internal)?;
         let patched = apply_patch(r, &current_json, &ctx.body, ty)?;
         // A resourceVersion in the patch is a precondition.
-        let precondition = patched["metadata"]["resourceVersion"].as_str().map(str::to_string);
+        let precondition = patched["metadata"]["resourceVersion"]
+            .as_str()
+            .map(str::to_string);
         if let Some(rv) = &precondition {
             if *rv != old.revision.to_string() {
                 return Err(ApiError::conflict_modified(r, &name));
@@ -395,7 +475,9 @@ where
     let name = req.name.clone().unwrap_or_default();
     for _ in 0..MAX_RETRIES {
         let old = read::current(server, req).await?;
-        let Some(new) = f(&old.object)? else { return Ok(old.object) };
+        let Some(new) = f(&old.object)? else {
+            return Ok(old.object);
+        };
         match commit(server, req, &old, new, false).await {
             Ok(stored) => return Ok(stored),
             Err(StorageError::Conflict { .. }) => continue,

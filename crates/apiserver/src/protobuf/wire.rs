@@ -26,7 +26,9 @@ pub enum WireError {
 impl std::fmt::Display for WireError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WireError::Truncated => f.write_str("unexpected end of data (truncated message or length too large)"),
+            WireError::Truncated => {
+                f.write_str("unexpected end of data (truncated message or length too large)")
+            }
             WireError::VarintOverflow => f.write_str("varint longer than 10 bytes"),
             WireError::BadTag(t) => write!(f, "illegal field tag {t}"),
             WireError::BadWireType(w) => write!(f, "illegal wire type {w}"),
@@ -202,7 +204,9 @@ mod tests {
     #[test]
     fn fields_and_groups() {
         // 1: varint 5; 2: "ab"; 3: group { 1: varint 1 }; 4: fixed32
-        let data = [0x08, 0x05, 0x12, 0x02, b'a', b'b', 0x1b, 0x08, 0x01, 0x1c, 0x25, 1, 0, 0, 0];
+        let data = [
+            0x08, 0x05, 0x12, 0x02, b'a', b'b', 0x1b, 0x08, 0x01, 0x1c, 0x25, 1, 0, 0, 0,
+        ];
         let mut r = Reader::new(&data);
         assert_eq!(r.next_field(), Ok(Some((1, Value::Varint(5)))));
         assert_eq!(r.next_field(), Ok(Some((2, Value::Len(b"ab")))));
@@ -210,13 +214,24 @@ mod tests {
         assert_eq!(r.next_field(), Ok(Some((4, Value::Fixed32(1)))));
         assert_eq!(r.next_field(), Ok(None));
         // Length past the end.
-        assert_eq!(Reader::new(&[0x12, 0x05, b'a']).next_field(), Err(WireError::Truncated));
+        assert_eq!(
+            Reader::new(&[0x12, 0x05, b'a']).next_field(),
+            Err(WireError::Truncated)
+        );
         // Huge length.
-        let huge = [0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+        let huge = [
+            0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+        ];
         assert_eq!(Reader::new(&huge).next_field(), Err(WireError::Truncated));
         // Field number 0, wire type 7, stray end group.
         assert!(Reader::new(&[0x00, 0x00]).next_field().is_err());
-        assert_eq!(Reader::new(&[0x0f]).next_field(), Err(WireError::BadWireType(7)));
-        assert_eq!(Reader::new(&[0x0c]).next_field(), Err(WireError::UnbalancedGroup));
+        assert_eq!(
+            Reader::new(&[0x0f]).next_field(),
+            Err(WireError::BadWireType(7))
+        );
+        assert_eq!(
+            Reader::new(&[0x0c]).next_field(),
+            Err(WireError::UnbalancedGroup)
+        );
     }
 }

@@ -217,3 +217,7 @@ mod tests {
         assert_eq!(decode::<Pod>(&obj).unwrap_err().code, 400);
     }
 }
+
+#[cfg(test)]
+#[path = "robustness_tests.rs"]
+mod robustness_tests;

@@ -17,7 +17,9 @@ pub struct Cidr {
 
 impl Cidr {
     pub fn parse(s: &str) -> Result<Cidr, String> {
-        let (a, p) = s.split_once('/').ok_or_else(|| format!("{s:?} is not a CIDR"))?;
+        let (a, p) = s
+            .split_once('/')
+            .ok_or_else(|| format!("{s:?} is not a CIDR"))?;
         let addr: IpAddr = a.parse().map_err(|e| format!("{s:?}: {e}"))?;
         let prefix: u8 = p.parse().map_err(|e| format!("{s:?}: {e}"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
@@ -83,6 +85,10 @@ fn from_u128(v: u128, v4: bool) -> IpAddr {
     }
 }
 
+fn bad(e: FieldError) -> Result<(), Box<FieldError>> {
+    Err(Box::new(e))
+}
+
 pub struct ServiceAllocator {
     pub range: Cidr,
     pub node_ports: (u16, u16),
@@ -99,7 +105,12 @@ pub struct InUse {
 impl InUse {
     pub fn add_service(&mut self, data: &Value) {
         let spec = &data["spec"];
-        for ip in spec["clusterIPs"].as_array().into_iter().flatten().chain(std::iter::once(&spec["clusterIP"])) {
+        for ip in spec["clusterIPs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(std::iter::once(&spec["clusterIP"]))
+        {
             if let Some(ip) = ip.as_str().and_then(|s| s.parse().ok()) {
                 self.ips.insert(ip);
             }
@@ -116,13 +127,25 @@ impl InUse {
 impl ServiceAllocator {
     pub fn new(range: &str, node_ports: &str) -> Result<ServiceAllocator, String> {
         let range = Cidr::parse(range)?;
-        let (lo, hi) = node_ports.split_once('-').ok_or_else(|| format!("{node_ports:?} is not a port range"))?;
-        let lo: u16 = lo.trim().parse().map_err(|e| format!("{node_ports:?}: {e}"))?;
-        let hi: u16 = hi.trim().parse().map_err(|e| format!("{node_ports:?}: {e}"))?;
+        let (lo, hi) = node_ports
+            .split_once('-')
+            .ok_or_else(|| format!("{node_ports:?} is not a port range"))?;
+        let lo: u16 = lo
+            .trim()
+            .parse()
+            .map_err(|e| format!("{node_ports:?}: {e}"))?;
+        let hi: u16 = hi
+            .trim()
+            .parse()
+            .map_err(|e| format!("{node_ports:?}: {e}"))?;
         if lo > hi {
             return Err(format!("{node_ports:?}: empty range"));
         }
-        Ok(ServiceAllocator { range, node_ports: (lo, hi), lock: tokio::sync::Mutex::new(()) })
+        Ok(ServiceAllocator {
+            range,
+            node_ports: (lo, hi),
+            lock: tokio::sync::Mutex::new(()),
+        })
     }
 
     /// Serialises allocations (held across the read of used values and the write).
@@ -137,7 +160,7 @@ impl ServiceAllocator {
 
     /// Fills spec.clusterIP(s) and node ports of a new Service's `data`, or reports
     /// the field that cannot be honoured.
-    pub fn allocate(&self, data: &mut Value, used: &InUse) -> Result<(), FieldError> {
+    pub fn allocate(&self, data: &mut Value, used: &InUse) -> Result<(), Box<FieldError>> {
         let spec = match data.get_mut("spec") {
             Some(s) if s.is_object() => s,
             _ => return Ok(()),
@@ -148,14 +171,22 @@ impl ServiceAllocator {
             let ip = match requested.as_str() {
                 "None" => None,
                 "" => Some(self.free_ip(used).ok_or_else(|| {
-                    FieldError::invalid("spec.clusterIPs", Value::Null, "failed to allocate IP: range is full")
+                    Box::new(FieldError::invalid(
+                        "spec.clusterIPs",
+                        Value::Null,
+                        "failed to allocate IP: range is full",
+                    ))
                 })?),
                 s => {
                     let ip: IpAddr = s.parse().map_err(|_| {
-                        FieldError::invalid("spec.clusterIPs", serde_json::json!([s]), "must be a valid IP address")
+                        Box::new(FieldError::invalid(
+                            "spec.clusterIPs",
+                            serde_json::json!([s]),
+                            "must be a valid IP address",
+                        ))
                     })?;
                     if !self.range.contains(ip) {
-                        return Err(FieldError::invalid(
+                        return bad(FieldError::invalid(
                             "spec.clusterIPs",
                             serde_json::json!([s]),
                             format!(
@@ -165,7 +196,7 @@ impl ServiceAllocator {
                         ));
                     }
                     if used.ips.contains(&ip) {
-                        return Err(FieldError::invalid(
+                        return bad(FieldError::invalid(
                             "spec.clusterIPs",
                             serde_json::json!([s]),
                             format!("failed to allocate IP {s}: provided IP is already allocated"),
@@ -194,7 +225,7 @@ impl ServiceAllocator {
                         Some(n) => {
                             let n = u16::try_from(n).unwrap_or(0);
                             if n < self.node_ports.0 || n > self.node_ports.1 {
-                                return Err(FieldError::invalid(
+                                return bad(FieldError::invalid(
                                     format!("spec.ports[{i}].nodePort"),
                                     n,
                                     format!(
@@ -204,7 +235,7 @@ impl ServiceAllocator {
                                 ));
                             }
                             if !taken.insert((n, proto)) {
-                                return Err(FieldError::invalid(
+                                return bad(FieldError::invalid(
                                     format!("spec.ports[{i}].nodePort"),
                                     n,
                                     "provided port is already allocated",
@@ -213,7 +244,11 @@ impl ServiceAllocator {
                         }
                         None => {
                             let n = self.free_port(&taken, &proto).ok_or_else(|| {
-                                FieldError::invalid(format!("spec.ports[{i}].nodePort"), Value::Null, "range is full")
+                                Box::new(FieldError::invalid(
+                                    format!("spec.ports[{i}].nodePort"),
+                                    Value::Null,
+                                    "range is full",
+                                ))
                             })?;
                             taken.insert((n, proto));
                             p["nodePort"] = Value::from(n);
@@ -242,7 +277,9 @@ impl ServiceAllocator {
     fn free_port(&self, taken: &HashSet<(u16, String)>, proto: &str) -> Option<u16> {
         let (lo, hi) = self.node_ports;
         let start = rand::rng().random_range(lo..=hi);
-        (start..=hi).chain(lo..start).find(|p| !taken.contains(&(*p, proto.to_string())))
+        (start..=hi)
+            .chain(lo..start)
+            .find(|p| !taken.contains(&(*p, proto.to_string())))
     }
 }
 
@@ -264,11 +301,15 @@ mod tests {
         let a = ServiceAllocator::new("10.96.0.0/29", "30000-30001").unwrap();
         let mut used = InUse::default();
         for _ in 0..5 {
-            let mut svc = serde_json::json!({"spec": {"type": "NodePort", "ports": [{"port": 80}]}});
+            let mut svc =
+                serde_json::json!({"spec": {"type": "NodePort", "ports": [{"port": 80}]}});
             match a.allocate(&mut svc, &used) {
                 Ok(()) => used.add_service(&svc),
                 Err(e) => {
-                    assert!(e.to_string().contains("nodePort") || e.to_string().contains("clusterIPs"), "{e}");
+                    assert!(
+                        e.to_string().contains("nodePort") || e.to_string().contains("clusterIPs"),
+                        "{e}"
+                    );
                     break;
                 }
             }

@@ -604,7 +604,7 @@ pub fn dedup(errs: Vec<FieldError>) -> Vec<FieldError> {
 
 /// The strategy of kinds without their own: metadata only, names as DNS-1123 subdomains.
 pub struct MetadataOnlyStrategy {
-    namespaced: bool,
+    pub namespaced: bool,
 }
 
 impl MetadataOnlyStrategy {

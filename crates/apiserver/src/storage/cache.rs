@@ -27,11 +27,16 @@ pub struct CachedObject {
 impl CachedObject {
     /// Decodes a stored value, setting `metadata.resourceVersion` to its revision.
     pub fn decode(stored: &Stored) -> Result<CachedObject, StorageError> {
-        let mut object: DynamicObject =
-            serde_json::from_slice(&stored.value).map_err(|e| StorageError::Corrupt(format!("{}: {e}", stored.key)))?;
+        let mut object: DynamicObject = serde_json::from_slice(&stored.value)
+            .map_err(|e| StorageError::Corrupt(format!("{}: {e}", stored.key)))?;
         object.metadata.resource_version = Some(stored.mod_revision.to_string());
         let json = serde_json::to_vec(&object).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        Ok(CachedObject { key: stored.key.clone(), revision: stored.mod_revision, object, json: json.into() })
+        Ok(CachedObject {
+            key: stored.key.clone(),
+            revision: stored.mod_revision,
+            object,
+            json: json.into(),
+        })
     }
 
     /// The same object as of a later revision (a deletion's tombstone carries the
@@ -39,8 +44,15 @@ impl CachedObject {
     fn at_revision(&self, revision: i64) -> CachedObject {
         let mut object = self.object.clone();
         object.metadata.resource_version = Some(revision.to_string());
-        let json = serde_json::to_vec(&object).map(Bytes::from).unwrap_or_else(|_| self.json.clone());
-        CachedObject { key: self.key.clone(), revision, object, json }
+        let json = serde_json::to_vec(&object)
+            .map(Bytes::from)
+            .unwrap_or_else(|_| self.json.clone());
+        CachedObject {
+            key: self.key.clone(),
+            revision,
+            object,
+            json,
+        }
     }
 }
 
@@ -147,11 +159,23 @@ impl WatchCache {
     pub fn watch_from(&self, revision: i64) -> Result<WatchStart, StorageError> {
         let state = self.read();
         if revision < state.oldest {
-            return Err(StorageError::Compacted { requested: revision, compacted: state.oldest });
+            return Err(StorageError::Compacted {
+                requested: revision,
+                compacted: state.oldest,
+            });
         }
-        let backlog = state.history.iter().filter(|e| e.revision > revision).cloned().collect();
+        let backlog = state
+            .history
+            .iter()
+            .filter(|e| e.revision > revision)
+            .cloned()
+            .collect();
         let live = self.events.subscribe();
-        Ok(WatchStart { backlog, live, revision: state.revision })
+        Ok(WatchStart {
+            backlog,
+            live,
+            revision: state.revision,
+        })
     }
 
     /// The current objects under `prefix` and a live feed of what follows them.
@@ -164,7 +188,14 @@ impl WatchCache {
             .map(|(_, v)| v.clone())
             .collect();
         let live = self.events.subscribe();
-        (items, WatchStart { backlog: Vec::new(), live, revision: state.revision })
+        (
+            items,
+            WatchStart {
+                backlog: Vec::new(),
+                live,
+                revision: state.revision,
+            },
+        )
     }
 
     /// Waits until the cache has seen `revision` (asking etcd for a progress
@@ -219,7 +250,9 @@ impl WatchCache {
                 Ok(obj) => {
                     fresh.insert(stored.key.clone(), Arc::new(obj));
                 }
-                Err(e) => tracing::error!(key = %stored.key, error = %e, "skipping undecodable object"),
+                Err(e) => {
+                    tracing::error!(key = %stored.key, error = %e, "skipping undecodable object")
+                }
             }
         }
         let mut state = self.write();
@@ -227,10 +260,23 @@ impl WatchCache {
             let old = std::mem::take(&mut state.objects);
             for (key, obj) in &fresh {
                 match old.get(key) {
-                    None => self.push(&mut state, CacheEvent { kind: EventType::Added, revision, object: obj.clone(), previous: None }),
+                    None => self.push(
+                        &mut state,
+                        CacheEvent {
+                            kind: EventType::Added,
+                            revision,
+                            object: obj.clone(),
+                            previous: None,
+                        },
+                    ),
                     Some(prev) if prev.revision != obj.revision => self.push(
                         &mut state,
-                        CacheEvent { kind: EventType::Modified, revision, object: obj.clone(), previous: Some(prev.clone()) },
+                        CacheEvent {
+                            kind: EventType::Modified,
+                            revision,
+                            object: obj.clone(),
+                            previous: Some(prev.clone()),
+                        },
                     ),
                     Some(_) => {}
                 }
@@ -238,7 +284,15 @@ impl WatchCache {
             for (key, prev) in &old {
                 if !fresh.contains_key(key) {
                     let tomb = Arc::new(prev.at_revision(revision));
-                    self.push(&mut state, CacheEvent { kind: EventType::Deleted, revision, object: tomb, previous: Some(prev.clone()) });
+                    self.push(
+                        &mut state,
+                        CacheEvent {
+                            kind: EventType::Deleted,
+                            revision,
+                            object: tomb,
+                            previous: Some(prev.clone()),
+                        },
+                    );
                 }
             }
         } else {
@@ -255,7 +309,11 @@ impl WatchCache {
         let mut state = self.write();
         match event.event_type() {
             EtcdEventType::Put => {
-                let stored = Stored { key: key.clone(), value: kv.value().to_vec(), mod_revision: kv.mod_revision() };
+                let stored = Stored {
+                    key: key.clone(),
+                    value: kv.value().to_vec(),
+                    mod_revision: kv.mod_revision(),
+                };
                 let obj = match CachedObject::decode(&stored) {
                     Ok(o) => Arc::new(o),
                     Err(e) => {
@@ -264,14 +322,38 @@ impl WatchCache {
                     }
                 };
                 let previous = state.objects.insert(key, obj.clone());
-                let kind = if previous.is_some() { EventType::Modified } else { EventType::Added };
-                self.push(&mut state, CacheEvent { kind, revision: kv.mod_revision(), object: obj, previous });
+                let kind = if previous.is_some() {
+                    EventType::Modified
+                } else {
+                    EventType::Added
+                };
+                self.push(
+                    &mut state,
+                    CacheEvent {
+                        kind,
+                        revision: kv.mod_revision(),
+                        object: obj,
+                        previous,
+                    },
+                );
             }
             EtcdEventType::Delete => {
-                let revision = if kv.mod_revision() > 0 { kv.mod_revision() } else { revision_hint };
+                let revision = if kv.mod_revision() > 0 {
+                    kv.mod_revision()
+                } else {
+                    revision_hint
+                };
                 if let Some(prev) = state.objects.remove(&key) {
                     let tomb = Arc::new(prev.at_revision(revision));
-                    self.push(&mut state, CacheEvent { kind: EventType::Deleted, revision, object: tomb, previous: Some(prev) });
+                    self.push(
+                        &mut state,
+                        CacheEvent {
+                            kind: EventType::Deleted,
+                            revision,
+                            object: tomb,
+                            previous: Some(prev),
+                        },
+                    );
                 } else {
                     self.set_revision(&mut state, revision);
                 }
@@ -322,7 +404,9 @@ impl WatchCache {
         while more {
             let Some(last) = items.last() else { break };
             let start = format!("{}\0", last.key);
-            let page = store.list(&self.prefix, Some(&start), revision, 1000).await?;
+            let page = store
+                .list(&self.prefix, Some(&start), revision, 1000)
+                .await?;
             more = page.more;
             items.extend(page.items);
         }
@@ -334,7 +418,12 @@ impl WatchCache {
             .with_prefix()
             .with_start_revision(from)
             .with_progress_notify();
-        let stream = match store.client().watch_client().watch(self.prefix.clone(), Some(options)).await {
+        let stream = match store
+            .client()
+            .watch_client()
+            .watch(self.prefix.clone(), Some(options))
+            .await
+        {
             Ok(s) => s,
             Err(e) => return WatchEnd::Broken(e.to_string()),
         };
@@ -347,7 +436,10 @@ impl WatchCache {
                         break WatchEnd::Compacted;
                     }
                     if resp.canceled() {
-                        break WatchEnd::Broken(format!("watch canceled: {}", resp.cancel_reason()));
+                        break WatchEnd::Broken(format!(
+                            "watch canceled: {}",
+                            resp.cancel_reason()
+                        ));
                     }
                     let header_rev = resp.header().map(|h| h.revision()).unwrap_or_default();
                     for ev in resp.events() {

@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use etcd_client::{Client, Compare, CompareOp, ConnectOptions, GetOptions, Txn, TxnOp, TxnOpResponse};
+use etcd_client::{
+    Client, Compare, CompareOp, ConnectOptions, GetOptions, Txn, TxnOp, TxnOpResponse,
+};
 
 use super::{StorageError, Stored};
 use crate::metrics::METRICS;
@@ -64,7 +66,10 @@ impl EtcdStore {
             let mut tls = etcd_client::TlsOptions::new()
                 .ca_certificate(etcd_client::Certificate::from_pem(std::fs::read(ca)?));
             if let (Some(cert), Some(key)) = (&config.cert_file, &config.key_file) {
-                tls = tls.identity(etcd_client::Identity::from_pem(std::fs::read(cert)?, std::fs::read(key)?));
+                tls = tls.identity(etcd_client::Identity::from_pem(
+                    std::fs::read(cert)?,
+                    std::fs::read(key)?,
+                ));
             }
             options = options.with_tls(tls);
         }
@@ -122,7 +127,12 @@ impl EtcdStore {
 
     /// Replaces `key` if its mod revision is still `expected`. On a mismatch returns
     /// Conflict with the current value (or NotFound if it is gone).
-    pub async fn update(&self, key: &str, value: Vec<u8>, expected: i64) -> Result<i64, StorageError> {
+    pub async fn update(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expected: i64,
+    ) -> Result<i64, StorageError> {
         let started = Instant::now();
         let txn = Txn::new()
             .when([Compare::mod_revision(key, CompareOp::Equal, expected)])
@@ -163,16 +173,24 @@ impl EtcdStore {
     ) -> Result<ListPage, StorageError> {
         let started = Instant::now();
         let from = start.unwrap_or(prefix);
-        let mut options = GetOptions::new().with_range(prefix_end(prefix)).with_revision(revision);
+        let mut options = GetOptions::new()
+            .with_range(prefix_end(prefix))
+            .with_revision(revision);
         if limit > 0 {
             options = options.with_limit(limit);
         }
-        let mut resp = self.client.kv_client().get(from, Some(options)).await.map_err(|e| {
-            match StorageError::from(e) {
-                StorageError::Compacted { .. } => StorageError::Compacted { requested: revision, compacted: 0 },
+        let mut resp = self
+            .client
+            .kv_client()
+            .get(from, Some(options))
+            .await
+            .map_err(|e| match StorageError::from(e) {
+                StorageError::Compacted { .. } => StorageError::Compacted {
+                    requested: revision,
+                    compacted: 0,
+                },
                 other => other,
-            }
-        })?;
+            })?;
         observe("list", key_type(prefix), started);
         let header_rev = resp.header().map(|h| h.revision()).unwrap_or_default();
         let more = resp.more();
@@ -185,13 +203,21 @@ impl EtcdStore {
                 value: kv.value().to_vec(),
             })
             .collect();
-        Ok(ListPage { items, revision: if revision > 0 { revision } else { header_rev }, more })
+        Ok(ListPage {
+            items,
+            revision: if revision > 0 { revision } else { header_rev },
+            more,
+        })
     }
 
     /// The newest revision of the store (one cheap range read).
     pub async fn current_revision(&self) -> Result<i64, StorageError> {
         let options = GetOptions::new().with_count_only();
-        let resp = self.client.kv_client().get(format!("{}/", self.prefix), Some(options)).await?;
+        let resp = self
+            .client
+            .kv_client()
+            .get(format!("{}/", self.prefix), Some(options))
+            .await?;
         Ok(resp.header().map(|h| h.revision()).unwrap_or_default())
     }
 

@@ -36,7 +36,10 @@ impl From<etcd_client::Error> for StorageError {
     fn from(e: etcd_client::Error) -> Self {
         let text = e.to_string();
         if text.contains("required revision has been compacted") {
-            return StorageError::Compacted { requested: 0, compacted: 0 };
+            return StorageError::Compacted {
+                requested: 0,
+                compacted: 0,
+            };
         }
         StorageError::Unavailable(text)
     }

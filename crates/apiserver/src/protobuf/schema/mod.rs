@@ -140,17 +140,29 @@ pub const O: u8 = 2;
 pub const P: u8 = 4;
 
 pub const fn f(num: u32, json: &'static str, ty: Ty, flags: u8) -> Field {
-    Field { num, json, ty, flags }
+    Field {
+        num,
+        json,
+        ty,
+        flags,
+    }
 }
 
 pub const fn msg(name: &'static str, shape: Shape, fields: &'static [Field]) -> Msg {
-    Msg { name, shape, fields }
+    Msg {
+        name,
+        shape,
+        fields,
+    }
 }
 
 /// apiVersion -> the messages of that group version.
 static GROUPS: &[(&str, &[&Msg])] = &[
     ("v1", core_v1::ALL),
-    ("admissionregistration.k8s.io/v1", admissionregistration_v1::ALL),
+    (
+        "admissionregistration.k8s.io/v1",
+        admissionregistration_v1::ALL,
+    ),
     ("apiextensions.k8s.io/v1", apiextensions_v1::ALL),
     ("apps/v1", apps_v1::ALL),
     ("authentication.k8s.io/v1", authentication_v1::ALL),
@@ -190,14 +202,19 @@ const META_IN_EVERY_GROUP: &[&str] = &[
 ];
 
 fn find(all: &[&'static Msg], name: &str) -> Option<&'static Msg> {
-    all.binary_search_by(|m| m.name.cmp(name)).ok().and_then(|i| all.get(i).copied())
+    all.binary_search_by(|m| m.name.cmp(name))
+        .ok()
+        .and_then(|i| all.get(i).copied())
 }
 
 /// The message for a top-level object of `kind` in `api_version`, if we know its schema.
 pub fn lookup(api_version: &str, kind: &str) -> Option<&'static Msg> {
     let (_, all) = GROUPS.iter().find(|(v, _)| *v == api_version)?;
     let found = find(all, kind).or_else(|| {
-        META_IN_EVERY_GROUP.contains(&kind).then(|| find(meta_v1::ALL, kind)).flatten()
+        META_IN_EVERY_GROUP
+            .contains(&kind)
+            .then(|| find(meta_v1::ALL, kind))
+            .flatten()
     })?;
     // Only objects can be top-level; `Time` or `Quantity` are not kinds.
     (found.shape == Shape::Plain).then_some(found)
