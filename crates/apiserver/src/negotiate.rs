@@ -97,6 +97,8 @@ pub fn output(accept: Option<&str>, discovery: bool) -> Result<Output, ApiError>
 pub enum BodyFormat {
     Json,
     Yaml,
+    /// Kubernetes protobuf (kubectl's typed clients send it).
+    Protobuf,
 }
 
 /// The body encoding of a create or update, from Content-Type.
@@ -107,8 +109,9 @@ pub fn body_format(content_type: Option<&str>) -> Result<BodyFormat, ApiError> {
     match essence.as_str() {
         "" | "application/json" => Ok(BodyFormat::Json),
         "application/yaml" | "application/x-yaml" | "text/yaml" => Ok(BodyFormat::Yaml),
+        crate::protobuf::CONTENT_TYPE => Ok(BodyFormat::Protobuf),
         other => Err(ApiError::unsupported_media_type(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {other:?})"
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {other:?})"
         ))),
     }
 }

@@ -50,6 +50,7 @@ pub fn parse_body(bytes: &[u8], format: BodyFormat) -> Result<Value, String> {
     match format {
         BodyFormat::Json => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
         BodyFormat::Yaml => serde_saphyr::from_slice::<Value>(bytes).map_err(|e| e.to_string()),
+        BodyFormat::Protobuf => crate::protobuf::decode(bytes).map_err(|e| e.to_string()),
     }
 }
 
@@ -77,7 +78,13 @@ pub fn decode_object(
     if ctx.body.is_empty() {
         return Err(ApiError::bad_request("the body of the request is empty"));
     }
-    let value = parse_body(&ctx.body, format).map_err(|e| cannot_handle(r, e))?;
+    let value = match format {
+        BodyFormat::Protobuf => crate::protobuf::decode(&ctx.body).map_err(|e| match e.status_code() {
+            415 => ApiError::unsupported_media_type(e.to_string()),
+            _ => cannot_handle(r, e),
+        })?,
+        _ => parse_body(&ctx.body, format).map_err(|e| cannot_handle(r, e))?,
+    };
     decode_value(server, r, value, FieldValidation::from_query(ctx)?)
 }
 

@@ -300,6 +300,12 @@ async fn commit(
     if same_object(&new, &old.object) {
         return Ok(old.object.clone());
     }
+    // Server-side changes (scale, say) bump generation like client updates do.
+    if let Some(g) = old.object.metadata.generation {
+        if new.metadata.generation == Some(g) && spec_part(&new) != spec_part(&old.object) {
+            new.metadata.generation = Some(g + 1);
+        }
+    }
     if dry_run {
         return Ok(new);
     }

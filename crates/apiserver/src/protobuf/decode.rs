@@ -56,7 +56,9 @@ pub fn envelope(body: &[u8], depth: usize) -> Result<Json, ProtobufError> {
                     match (n, v) {
                         (1, W::Len(s)) => api_version = lossy(s),
                         (2, W::Len(s)) => kind = lossy(s),
-                        (1 | 2, v) => return Err(wrong_wire(v, "string").within_field("typeMeta")),
+                        (1 | 2, v) => {
+                            return Err(wrong_wire(v, "a string").within_field("typeMeta"))
+                        }
                         _ => {}
                     }
                 }
@@ -64,7 +66,7 @@ pub fn envelope(body: &[u8], depth: usize) -> Result<Json, ProtobufError> {
             (2, W::Len(b)) => raw = b,
             (3, W::Len(s)) => encoding = lossy(s),
             (4, W::Len(_)) => {}
-            (1..=4, v) => return Err(wrong_wire(v, "length-delimited field")),
+            (1..=4, v) => return Err(wrong_wire(v, "a length-delimited field")),
             _ => {}
         }
     }
@@ -125,7 +127,7 @@ fn message(msg: &'static Msg, data: &[u8], depth: usize) -> Result<Option<Json>,
                     (1, W::Varint(x)) => ty = x,
                     (2, W::Varint(x)) => int_val = x,
                     (3, W::Len(s)) => str_val = lossy(s),
-                    (1..=3, v) => return Err(wrong_wire(v, "IntOrString field")),
+                    (1..=3, v) => return Err(wrong_wire(v, "an IntOrString field")),
                     _ => {}
                 }
             }
@@ -149,7 +151,7 @@ fn message(msg: &'static Msg, data: &[u8], depth: usize) -> Result<Option<Json>,
                 match (n, v) {
                     (1, W::Varint(x)) => secs = x as i64,
                     (2, W::Varint(x)) => nanos = i64::from(x as i32),
-                    (1 | 2, v) => return Err(wrong_wire(v, "varint")),
+                    (1 | 2, v) => return Err(wrong_wire(v, "a varint")),
                     _ => {}
                 }
             }
@@ -162,7 +164,7 @@ fn message(msg: &'static Msg, data: &[u8], depth: usize) -> Result<Option<Json>,
             while let Some((n, v)) = r.next_field().map_err(wire_error)? {
                 match (n, v) {
                     (1, W::Varint(x)) => ns = x as i64,
-                    (1, v) => return Err(wrong_wire(v, "varint")),
+                    (1, v) => return Err(wrong_wire(v, "a varint")),
                     _ => {}
                 }
             }
@@ -179,6 +181,8 @@ fn message(msg: &'static Msg, data: &[u8], depth: usize) -> Result<Option<Json>,
             let mut slots = collect(msg, data, depth)?;
             match take(msg, &mut slots, 1) {
                 Some(Slot::Many(items)) => Ok(Some(Json::Array(items))),
+                // Go marshals the nil slice as null; [] means the same to every reader and
+                // still deserializes into a typed `Vec` (k8s-openapi), which null would not.
                 _ => Ok(Some(Json::Array(Vec::new()))),
             }
         }
@@ -246,7 +250,7 @@ fn read_field(
     match field.ty {
         Ty::MapStr | Ty::MapBytes | Ty::MapM(_) => {
             let W::Len(entry) = v else {
-                return Err(wrong_wire(v, "map entry"));
+                return Err(wrong_wire(v, "a map entry"));
             };
             let (k, val) = map_entry(field.ty, entry, depth)?;
             match slot {
@@ -305,7 +309,7 @@ fn map_entry(ty: Ty, data: &[u8], depth: usize) -> Result<(String, Json), Protob
         match (n, v) {
             (1, W::Len(s)) => key = lossy(s),
             (2, W::Len(b)) => value = Some(b),
-            (1 | 2, v) => return Err(wrong_wire(v, "map key or value")),
+            (1 | 2, v) => return Err(wrong_wire(v, "a map key or value")),
             _ => {}
         }
     }
@@ -340,20 +344,20 @@ fn scalar_or_message(ty: Ty, v: W<'_>, depth: usize) -> Result<Option<Json>, Pro
 
 fn ty_name(ty: Ty) -> &'static str {
     match ty {
-        Ty::Str => "string",
-        Ty::Bool => "bool",
-        Ty::I32 => "int32",
-        Ty::I64 => "int64",
-        Ty::F64 => "double",
+        Ty::Str => "a string",
+        Ty::Bool => "a bool",
+        Ty::I32 => "an int32",
+        Ty::I64 => "an int64",
+        Ty::F64 => "a double",
         Ty::Bytes => "bytes",
-        Ty::M(_) => "message",
-        Ty::MapStr | Ty::MapBytes | Ty::MapM(_) => "map",
+        Ty::M(_) => "a message",
+        Ty::MapStr | Ty::MapBytes | Ty::MapM(_) => "a map entry",
     }
 }
 
 fn wrong_wire(v: W<'_>, expected: &str) -> ProtobufError {
     invalid(format!(
-        "wrong wire type {} for a {expected} field",
+        "wire type {} where {expected} was expected",
         v.wire_type()
     ))
 }
@@ -409,7 +413,7 @@ fn last_len(data: &[u8], num: u32) -> Result<Option<&[u8]>, ProtobufError> {
     while let Some((n, v)) = r.next_field().map_err(wire_error)? {
         match v {
             W::Len(b) if n == num => found = Some(b),
-            v if n == num => return Err(wrong_wire(v, "length-delimited")),
+            v if n == num => return Err(wrong_wire(v, "a length-delimited field")),
             _ => {}
         }
     }

@@ -1,8 +1,10 @@
-//! Protobuf field table for `k8s.io.api.authentication.v1`, derived from upstream Kubernetes' published
-//! `generated.proto` field numbers (the wire protocol, release 1.33 / v0.33.13) joined with the
-//! Go struct tags of the same types (JSON names, `omitempty`, pointer-ness). Generated; see
-//! `super` (schema/mod.rs) for how to regenerate. One line per field:
-//! `f(field number, json name ("" = inlined), type, flags)`.
+//! Protobuf field table of `k8s.io.api.authentication.v1`.
+//!
+//! Derived from upstream Kubernetes' published `generated.proto` field numbers (the wire
+//! protocol; release 1.33, tag v0.33.13) joined with the Go struct tags of the same types (JSON
+//! names, `omitempty`, pointer-ness). Generated, not hand-edited: see `super` (schema/mod.rs)
+//! for how it was derived and how to regenerate. One line per field:
+//! `f(field number, JSON name ("" = inlined struct), type, flags)`.
 
 #![allow(non_upper_case_globals)]
 

@@ -1,23 +1,33 @@
 //! The message tables the decoder walks: for every protobuf message of the built-in API
-//! groups, its fields as (field number, JSON name, type, flags).
+//! groups, its fields as (field number, JSON name, type, flags). The per-group files are
+//! generated output; this file (the types, flags and the apiVersion -> group table) is not.
 //!
-//! How these tables were derived (and how to regenerate them): the field numbers, names and
-//! types are the wire protocol upstream publishes in its `generated.proto` files, read at the
-//! v0.33 tags (Kubernetes 1.33) of k8s.io/api (core/v1, apps/v1, batch/v1, ...),
-//! k8s.io/apimachinery (pkg/apis/meta/v1, pkg/api/resource, pkg/util/intstr, pkg/runtime) and
-//! k8s.io/apiextensions-apiserver (pkg/apis/apiextensions/v1). Each `message` became one
-//! `static`, each field one line. A proto field name is not always the JSON name (inlined
-//! structs such as `Volume.volumeSource`, `JSONSchemaProps.ref` = `$ref`, ...), so every field
-//! was joined, by message name and field number, with the Go struct field carrying the same
-//! `protobuf:"...,N,..."` tag in that package's Go sources; from the Go field come the JSON
-//! name (`json:"name"`, `",inline"` written as ""), `omitempty` (flag `O`), pointer-ness
-//! (`*T`, flag `P`), and the order of the fields (Go's JSON key order). Messages whose Go type
-//! has its own JSON form got a [`Shape`] other than `Plain` by hand (Quantity, IntOrString,
-//! Time, MicroTime, Duration, RawExtension / FieldsV1 / apiextensions JSON, the
-//! JSONSchemaPropsOr* unions, and named string slices such as `ExtraValue`). To regenerate for
-//! a newer release, repeat that join with a small throwaway script over the same files at the
-//! new tag and replace the per-group files wholesale; nothing here is edited by hand except
-//! this file.
+//! How the tables were derived, and how to regenerate them:
+//!
+//! - Field numbers, proto types and `repeated` come from the wire protocol upstream publishes
+//!   in its `generated.proto` files, at the v0.33 tags (Kubernetes 1.33) of k8s.io/api
+//!   (core/v1, apps/v1, batch/v1, autoscaling/v1+v2, coordination, discovery, events,
+//!   flowcontrol, networking, node, policy, rbac, scheduling, storage, certificates,
+//!   admissionregistration, authentication, authorization, all v1), k8s.io/apimachinery
+//!   (pkg/apis/meta/v1, pkg/api/resource, pkg/util/intstr, pkg/runtime) and
+//!   k8s.io/apiextensions-apiserver (pkg/apis/apiextensions/v1). Each `message` became one
+//!   `static` named after it, each field one `f(...)` line; message-typed fields point at the
+//!   other statics, so the tables are plain data with no lookups at decode time.
+//! - A proto field name is not always the JSON name (inlined structs such as
+//!   `Volume.volumeSource`, `JSONSchemaProps.ref` = `$ref`, `ValidatingWebhookConfiguration.
+//!   Webhooks`), so every field was joined, by message name and field number, with the Go
+//!   struct field carrying the same `protobuf:"...,N,..."` tag in that package's Go sources.
+//!   From the Go field come the JSON name (`json:"name"`; `",inline"` written as ""),
+//!   `omitempty` (flag `O`), pointer-ness (`*T`, flag `P`) and the field order (Go's JSON key
+//!   order).
+//! - Messages whose Go type has its own JSON form get a [`Shape`] other than `Plain`, chosen by
+//!   name: Quantity, IntOrString, Time, MicroTime, Duration, RawExtension / FieldsV1 /
+//!   apiextensions JSON, the three JSONSchemaPropsOr* unions, and messages whose Go type is a
+//!   named string slice (`type ExtraValue []string`, `Verbs`).
+//!
+//! To regenerate for a newer release: repeat that join with a small throwaway script over the
+//! same files at the new tag, check that it reports no proto field without a Go field, and
+//! replace the per-group files wholesale. Add new API groups to `GROUPS` below.
 
 use std::fmt;
 
