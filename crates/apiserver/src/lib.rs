@@ -84,6 +84,7 @@ pub async fn build(options: Options) -> anyhow::Result<Arc<ApiServer>> {
             anonymous: options.anonymous_auth,
         },
         authz,
+        field_manager: fieldmanager::FieldManager::new(openapi.clone()),
         openapi,
         services,
         etcd_healthy: AtomicBool::new(false),

@@ -36,6 +36,8 @@ pub struct ApiServer {
     pub authn: Authenticator,
     pub authz: Authorizer,
     pub openapi: crate::openapi::OpenApi,
+    /// managedFields tracking and server-side apply.
+    pub field_manager: crate::fieldmanager::FieldManager,
     pub services: ServiceAllocator,
     pub etcd_healthy: std::sync::atomic::AtomicBool,
     /// How often watchers that asked for bookmarks get one.

@@ -5,8 +5,10 @@
 //! One deliberate difference: upstream compares Go objects, where a struct field that is
 //! not a pointer always exists (`spec`, `status`, `template`, ...), so such fields are
 //! never "added" themselves, only their contents. Our objects are JSON and omit empty
-//! structs, so a struct field missing on one side is compared as `{}`, which gives the
-//! same field sets kubectl shows upstream (`f:spec` without a `.` entry).
+//! structs, so a struct field missing from an object that exists on both sides is
+//! compared as `{}`, which gives the field sets kubectl shows upstream (`f:spec` without
+//! a `.` entry). Pointer structs (`rollingUpdate`, `securityContext`) cannot be told
+//! apart in the schema and are treated the same way.
 
 use std::collections::BTreeMap;
 
@@ -151,17 +153,21 @@ impl Walker<'_> {
         let empty_object = Value::Object(Map::new());
         let mut keys: Vec<&String> = lhs.map(|m| m.keys().collect()).unwrap_or_default();
         if let Some(rhs) = rhs {
-            keys.extend(rhs.keys().filter(|k| !lhs.is_some_and(|l| l.contains_key(*k))));
+            keys.extend(
+                rhs.keys()
+                    .filter(|k| !lhs.is_some_and(|l| l.contains_key(*k))),
+            );
         }
         for key in keys {
             let tr = child_type(r, key);
             let mut l = lhs.and_then(|m| m.get(key));
             let mut rv = rhs.and_then(|m| m.get(key));
-            // A missing (non-pointer) struct field is an empty struct in Go.
+            // A missing (non-pointer) struct field of an existing struct is an empty
+            // struct in Go; inside a new list item or map value it is new like the rest.
             if is_declared(r, key) && self.schema.resolve(tr).is_struct() {
-                if l.is_none() && rv.is_some_and(Value::is_object) {
+                if lhs.is_some() && l.is_none() && rv.is_some_and(Value::is_object) {
                     l = Some(&empty_object);
-                } else if rv.is_none() && l.is_some_and(Value::is_object) {
+                } else if rhs.is_some() && rv.is_none() && l.is_some_and(Value::is_object) {
                     rv = Some(&empty_object);
                 }
             }
@@ -198,7 +204,8 @@ impl Walker<'_> {
             match (l.len(), r.len()) {
                 (0..=1, 0..=1) => self.item(list, pe, l.first().copied(), r.first().copied()),
                 (2.., 2..) => {
-                    let same = l.len() == r.len() && l.iter().zip(r).all(|(a, b)| values_equal(a, b));
+                    let same =
+                        l.len() == r.len() && l.iter().zip(r).all(|(a, b)| values_equal(a, b));
                     if !same {
                         self.path.push(pe);
                         self.out.modified.insert(&self.path);

@@ -18,8 +18,9 @@ use serde_json::{Map, Value};
 
 use super::gojson;
 
-/// Nested deeper than any object the server accepts; guards the stack on hostile input.
-pub(crate) const MAX_DEPTH: usize = 256;
+/// As deep as serde_json parses by default and deeper than any real object; guards the
+/// stack on hostile input.
+pub(crate) const MAX_DEPTH: usize = 128;
 
 /// One step of a path.
 #[derive(Debug, Clone)]
@@ -248,11 +249,7 @@ impl Set {
             [last] => {
                 self.members.insert(last.clone());
             }
-            [first, rest @ ..] => self
-                .children
-                .entry(first.clone())
-                .or_default()
-                .insert(rest),
+            [first, rest @ ..] => self.children.entry(first.clone()).or_default().insert(rest),
         }
     }
 
@@ -283,11 +280,7 @@ impl Set {
     }
 
     pub fn intersection(&self, other: &Set) -> Set {
-        let members = self
-            .members
-            .intersection(&other.members)
-            .cloned()
-            .collect();
+        let members = self.members.intersection(&other.members).cloned().collect();
         let children = self
             .children
             .iter()
@@ -367,7 +360,11 @@ impl Set {
         // Members and children merged in path-element order; an element that is both
         // becomes a child object holding ".".
         let mut members = self.members.iter().peekable();
-        let mut children = self.children.iter().filter(|(_, c)| !c.is_empty()).peekable();
+        let mut children = self
+            .children
+            .iter()
+            .filter(|(_, c)| !c.is_empty())
+            .peekable();
         loop {
             let order = match (members.peek(), children.peek()) {
                 (None, None) => break,

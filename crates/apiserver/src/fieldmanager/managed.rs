@@ -153,7 +153,9 @@ impl Managed {
             }
             let set = match entry.get("fieldsV1") {
                 None | Some(Value::Null) => Set::new(),
-                Some(v) => Set::from_fields_v1(v).map_err(|e| format!("error decoding set: {e}"))?,
+                Some(v) => {
+                    Set::from_fields_v1(v).map_err(|e| format!("error decoding set: {e}"))?
+                }
             };
             let id = ManagerId::new(
                 str_field(entry, "manager")?,
@@ -187,7 +189,11 @@ impl Managed {
             .fields
             .iter()
             .map(|(id, vs)| {
-                let op = if vs.applied { APPLY } else { id.operation.as_str() };
+                let op = if vs.applied {
+                    APPLY
+                } else {
+                    id.operation.as_str()
+                };
                 let time = self.times.get(id);
                 (op, seconds(time), id, vs, time)
             })

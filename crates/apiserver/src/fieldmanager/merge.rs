@@ -77,9 +77,14 @@ impl Merger<'_> {
         rhs: Option<&Map<String, Value>>,
     ) -> Option<Value> {
         let mut out = Map::new();
+        let scalar_values = r.map.and_then(|(m, _)| m.element).is_some_and(|e| {
+            let e = self.schema.resolve(e);
+            e.map.is_none() && e.list.is_none()
+        });
         let mut put = |this: &mut Self, key: &String, l: Option<&Value>, rv: Option<&Value>| {
-            // A null in the configuration clears a struct field (Go decodes it as unset).
-            if rv.is_some_and(Value::is_null) && is_declared(r, key) {
+            // A null in the configuration clears a struct field or a string map entry
+            // (Go decodes it as unset); deduced maps keep their nulls.
+            if rv.is_some_and(Value::is_null) && (is_declared(r, key) || scalar_values) {
                 return;
             }
             if let Some(v) = this.merge(child_type(r, key), l, rv) {

@@ -47,6 +47,15 @@ use managed::{format_time, Managed, VersionedSet, APPLY, UPDATE};
 use schema::{Schema, TypeRef};
 use updater::{ConflictSets, Updater};
 
+/// Metadata the server sets (the registry restores them from the stored object).
+const SYSTEM_METADATA: &[&str] = &[
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "selfLink",
+];
+
 /// Upstream credits fields that existed before an object's first apply to this manager.
 const BEFORE_FIRST_APPLY: &str = "before-first-apply";
 
@@ -118,17 +127,71 @@ impl FieldManager {
         force: bool,
         now: jiff::Timestamp,
     ) -> Result<Value, ApplyError> {
-        let ep = self.endpoint(r, None);
+        self.apply_at(r, "", live, config, manager, force, now)
+    }
+
+    /// Server-side apply through a subresource whose body is the object itself
+    /// (`kubectl apply --server-side --subresource=status`): only what that endpoint
+    /// writes (for `status`, everything but `spec`) is applied and recorded, under an
+    /// entry naming the subresource.
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_subresource(
+        &self,
+        r: &ResourceInfo,
+        subresource: &str,
+        live: Option<&Value>,
+        config: &Value,
+        manager: &str,
+        force: bool,
+        now: jiff::Timestamp,
+    ) -> Result<Value, ApplyError> {
+        self.apply_at(r, subresource, live, config, manager, force, now)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply_at(
+        &self,
+        r: &ResourceInfo,
+        subresource: &str,
+        live: Option<&Value>,
+        config: &Value,
+        manager: &str,
+        force: bool,
+        now: jiff::Timestamp,
+    ) -> Result<Value, ApplyError> {
+        let ep = self.endpoint(r, Some(subresource));
         let mut live = live.cloned().unwrap_or_else(|| Value::Object(Map::new()));
         let managed = Managed::decode(live.pointer("/metadata/managedFields"))
             .map_err(|e| ApplyError::Internal(format!("failed to decode managed fields: {e}")))?;
         set_managed_fields(&mut live, None);
         self.check_config(r, &ep, config)?;
-        // The strategy resets status on main-resource writes: applying it does nothing.
         let mut applied = config.clone();
-        if !ep.ignored.is_empty() && ep.subresource.is_empty() {
-            if let Value::Object(c) = &mut applied {
-                c.shift_remove("status");
+        if let Value::Object(c) = &mut applied {
+            // The strategy resets status on main-resource writes (and spec on status
+            // writes): applying them does nothing.
+            match ep.subresource.as_str() {
+                "" if !ep.ignored.is_empty() => c.shift_remove("status"),
+                "status" => c.shift_remove("spec"),
+                _ => None,
+            };
+            // A configuration always names its object; one that does not must still not
+            // let pruning drop the live object's metadata as a whole.
+            if let Some(name) = live.pointer("/metadata/name") {
+                if let Value::Object(meta) = c
+                    .entry("metadata")
+                    .or_insert_with(|| Value::Object(Map::new()))
+                {
+                    meta.entry("name").or_insert_with(|| name.clone());
+                }
+            }
+            // Generated manifests carry `creationTimestamp: null`; system fields are the
+            // server's, so a null there must not clear them.
+            if let Some(Value::Object(meta)) = c.get_mut("metadata") {
+                for key in SYSTEM_METADATA {
+                    if meta.get(*key).is_some_and(Value::is_null) {
+                        meta.shift_remove(*key);
+                    }
+                }
             }
         }
         let (mut obj, managed) =
@@ -141,7 +204,12 @@ impl FieldManager {
     }
 
     /// The checks upstream makes before merging: the kind, no managedFields, the schema.
-    fn check_config(&self, r: &ResourceInfo, ep: &Endpoint, config: &Value) -> Result<(), ApplyError> {
+    fn check_config(
+        &self,
+        r: &ResourceInfo,
+        ep: &Endpoint,
+        config: &Value,
+    ) -> Result<(), ApplyError> {
         let Value::Object(c) = config else {
             return Err(ApplyError::BadRequest(format!(
                 "error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
@@ -159,7 +227,9 @@ impl FieldManager {
         };
         let gvk = format!("{group}/{version}, Kind={kind}");
         if (group, version, kind.as_str()) != (r.group, r.version, r.kind) {
-            return Err(ApplyError::BadRequest(format!("invalid object type: {gvk}")));
+            return Err(ApplyError::BadRequest(format!(
+                "invalid object type: {gvk}"
+            )));
         }
         if let Some(Value::Array(_)) = config.pointer("/metadata/managedFields") {
             return Err(ApplyError::BadRequest(
@@ -180,7 +250,8 @@ impl FieldManager {
         let detail = match errs.as_slice() {
             [one] => describe(one),
             many => {
-                let lines: Vec<String> = many.iter().map(|e| format!("  {}", describe(e))).collect();
+                let lines: Vec<String> =
+                    many.iter().map(|e| format!("  {}", describe(e))).collect();
                 format!("errors:\n{}", lines.join("\n"))
             }
         };
@@ -304,7 +375,12 @@ impl FieldManager {
         manager: &str,
         now: jiff::Timestamp,
     ) {
-        let id = ManagerId::new(or_unknown(manager), UPDATE, &ep.api_version, &ep.subresource);
+        let id = ManagerId::new(
+            or_unknown(manager),
+            UPDATE,
+            &ep.api_version,
+            &ep.subresource,
+        );
         let current = ManagerId::current_operation();
         self.updater(ep)
             .update_op(live, new, &mut managed.fields, &current);
@@ -349,12 +425,10 @@ fn json_kind(v: &Value) -> &'static str {
 fn to_conflicts(sets: ConflictSets) -> Vec<Conflict> {
     sets.into_iter()
         .flat_map(|(manager, set)| {
-            set.paths()
-                .into_iter()
-                .map(move |path| Conflict {
-                    manager: manager.clone(),
-                    path,
-                })
+            set.paths().into_iter().map(move |path| Conflict {
+                manager: manager.clone(),
+                path,
+            })
         })
         .collect()
 }

@@ -184,8 +184,8 @@ impl Schema {
                 }
                 atom
             };
-            if let Some(&slot) = s.by_name.get(name) {
-                s.atoms[slot] = atom;
+            if let Some(slot) = s.by_name.get(name).and_then(|&i| s.atoms.get_mut(i)) {
+                *slot = atom;
             }
         }
         s
@@ -201,10 +201,7 @@ impl Schema {
             Some(a) => Resolved {
                 scalar: a.scalar,
                 list: a.list.as_ref(),
-                map: a
-                    .map
-                    .as_ref()
-                    .map(|m| (m, tr.atomic.unwrap_or(m.atomic))),
+                map: a.map.as_ref().map(|m| (m, tr.atomic.unwrap_or(m.atomic))),
             },
             None => Resolved {
                 scalar: Some(Scalar::Untyped),
@@ -302,9 +299,11 @@ impl Schema {
             Some("set") => (false, Vec::new()),
             Some("map") => {
                 let keys: Vec<String> = match m.get("x-kubernetes-list-map-keys") {
-                    Some(Value::Array(k)) => {
-                        k.iter().filter_map(Value::as_str).map(String::from).collect()
-                    }
+                    Some(Value::Array(k)) => k
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect(),
                     _ => Vec::new(),
                 };
                 (false, keys)
@@ -341,12 +340,13 @@ fn scalar(s: Scalar) -> Atom {
 
 /// The definition a schema refers to (`$ref`, or kube-openapi's single-ref `allOf`).
 fn ref_name(s: &Value) -> Option<&str> {
-    let r = s.get("$ref").and_then(Value::as_str).or_else(|| {
-        match s.get("allOf") {
+    let r = s
+        .get("$ref")
+        .and_then(Value::as_str)
+        .or_else(|| match s.get("allOf") {
             Some(Value::Array(all)) if all.len() == 1 => all[0].get("$ref")?.as_str(),
             _ => None,
-        }
-    })?;
+        })?;
     Some(r.strip_prefix(REF_PREFIX).unwrap_or(r))
 }
 
@@ -410,9 +410,19 @@ mod tests {
         let (spec_map, _) = spec.map.unwrap();
         let containers = s.resolve(spec_map.field_type("containers").unwrap());
         let list = containers.list.unwrap();
-        assert_eq!((list.atomic, list.keys.clone()), (false, vec!["name".into()]));
-        assert!(s.resolve(spec_map.field_type("selector").unwrap()).map_atomic());
-        assert!(s.resolve(spec_map.field_type("args").unwrap()).list.unwrap().atomic);
+        assert_eq!(
+            (list.atomic, list.keys.clone()),
+            (false, vec!["name".into()])
+        );
+        assert!(s
+            .resolve(spec_map.field_type("selector").unwrap())
+            .map_atomic());
+        assert!(
+            s.resolve(spec_map.field_type("args").unwrap())
+                .list
+                .unwrap()
+                .atomic
+        );
         assert_eq!(
             s.resolve(spec_map.field_type("replicas").unwrap()).scalar,
             Some(Scalar::Numeric)

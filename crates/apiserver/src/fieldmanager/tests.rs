@@ -110,7 +110,13 @@ const CONTAINER: &str = r#"k:{"name":"nginx"}"#;
 
 #[test]
 fn apply_creates_and_records_the_applier() {
-    let obj = ok(apply(None, &deployment(2, "nginx:1.25"), "kubectl", false, 0));
+    let obj = ok(apply(
+        None,
+        &deployment(2, "nginx:1.25"),
+        "kubectl",
+        false,
+        0,
+    ));
     assert_eq!(obj["spec"]["replicas"], 2);
     assert_eq!(obj["metadata"]["name"], "web");
     let managed = entries(&obj);
@@ -151,14 +157,35 @@ fn apply_creates_and_records_the_applier() {
 
 #[test]
 fn identical_apply_changes_nothing() {
-    let first = stored(ok(apply(None, &deployment(2, "nginx:1.25"), "kubectl", false, 0)));
-    let second = ok(apply(Some(&first), &deployment(2, "nginx:1.25"), "kubectl", false, 60));
-    assert_eq!(second, first, "no-op apply keeps the object and the entry's time");
+    let first = stored(ok(apply(
+        None,
+        &deployment(2, "nginx:1.25"),
+        "kubectl",
+        false,
+        0,
+    )));
+    let second = ok(apply(
+        Some(&first),
+        &deployment(2, "nginx:1.25"),
+        "kubectl",
+        false,
+        60,
+    ));
+    assert_eq!(
+        second, first,
+        "no-op apply keeps the object and the entry's time"
+    );
 }
 
 #[test]
 fn another_applier_conflicts_and_force_takes_over() {
-    let live = stored(ok(apply(None, &deployment(2, "nginx:1.25"), "kubectl", false, 0)));
+    let live = stored(ok(apply(
+        None,
+        &deployment(2, "nginx:1.25"),
+        "kubectl",
+        false,
+        0,
+    )));
     let mine = json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "default"},
@@ -187,12 +214,27 @@ fn another_applier_conflicts_and_force_takes_over() {
     });
     let shared = ok(apply(Some(&live), &same, "hpa-tool", false, 10));
     assert!(owns(&shared, "kubectl", "Apply", &["f:spec", "f:replicas"]));
-    assert!(owns(&shared, "hpa-tool", "Apply", &["f:spec", "f:replicas"]));
+    assert!(owns(
+        &shared,
+        "hpa-tool",
+        "Apply",
+        &["f:spec", "f:replicas"]
+    ));
 
     let forced = ok(apply(Some(&live), &mine, "hpa-tool", true, 10));
     assert_eq!(forced["spec"]["replicas"], 5);
-    assert!(owns(&forced, "hpa-tool", "Apply", &["f:spec", "f:replicas"]));
-    assert!(!owns(&forced, "kubectl", "Apply", &["f:spec", "f:replicas"]));
+    assert!(owns(
+        &forced,
+        "hpa-tool",
+        "Apply",
+        &["f:spec", "f:replicas"]
+    ));
+    assert!(!owns(
+        &forced,
+        "kubectl",
+        "Apply",
+        &["f:spec", "f:replicas"]
+    ));
     assert!(owns(&forced, "kubectl", "Apply", &["f:spec", "f:selector"]));
     // Entries sort by operation, then time.
     let managers: Vec<&Value> = entries(&forced).iter().map(|e| &e["manager"]).collect();
@@ -211,12 +253,24 @@ fn conflicts_with_an_updater_name_its_version_and_list_every_field() {
         at(0),
     );
     let live = stored(created);
-    let err = conflict_error(apply(Some(&live), &deployment(3, "nginx:1.25"), "mgr", false, 5));
+    let err = conflict_error(apply(
+        Some(&live),
+        &deployment(3, "nginx:1.25"),
+        "mgr",
+        false,
+        5,
+    ));
     assert_eq!(
         err.message,
         r#"Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas"#
     );
-    let err = conflict_error(apply(Some(&live), &deployment(3, "nginx:1.26"), "mgr", false, 5));
+    let err = conflict_error(apply(
+        Some(&live),
+        &deployment(3, "nginx:1.26"),
+        "mgr",
+        false,
+        5,
+    ));
     assert_eq!(
         err.message,
         "Apply failed with 2 conflicts: conflicts with \"kubectl-client-side-apply\" using apps/v1:\n\
@@ -237,7 +291,13 @@ fn conflicts_with_an_updater_name_its_version_and_list_every_field() {
 
 #[test]
 fn several_managers_are_grouped_in_identifier_order() {
-    let live = stored(ok(apply(None, &deployment(2, "nginx:1.25"), "b-applier", false, 0)));
+    let live = stored(ok(apply(
+        None,
+        &deployment(2, "nginx:1.25"),
+        "b-applier",
+        false,
+        0,
+    )));
     let image = json!({
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
         "spec": {"template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.25"}]}}}
@@ -274,21 +334,57 @@ fn removing_a_field_from_the_config_deletes_it_unless_owned() {
         after["spec"].get("minReadySeconds").is_none(),
         "no one else owns it"
     );
-    assert_eq!(after["metadata"]["labels"]["tier"], "front", "labeler owns it");
-    assert!(!owns(&after, "kubectl", "Apply", &["f:metadata", "f:labels", "f:tier"]));
-    assert!(owns(&after, "labeler", "Apply", &["f:metadata", "f:labels", "f:tier"]));
-    assert!(!owns(&after, "kubectl", "Apply", &["f:spec", "f:minReadySeconds"]));
+    assert_eq!(
+        after["metadata"]["labels"]["tier"], "front",
+        "labeler owns it"
+    );
+    assert!(!owns(
+        &after,
+        "kubectl",
+        "Apply",
+        &["f:metadata", "f:labels", "f:tier"]
+    ));
+    assert!(owns(
+        &after,
+        "labeler",
+        "Apply",
+        &["f:metadata", "f:labels", "f:tier"]
+    ));
+    assert!(!owns(
+        &after,
+        "kubectl",
+        "Apply",
+        &["f:spec", "f:minReadySeconds"]
+    ));
     assert_eq!(after["spec"]["replicas"], 2);
 }
 
 #[test]
 fn fields_set_by_updaters_survive_an_appliers_removal() {
-    let live = stored(ok(apply(None, &deployment(2, "nginx:1.25"), "kubectl", false, 0)));
+    let live = stored(ok(apply(
+        None,
+        &deployment(2, "nginx:1.25"),
+        "kubectl",
+        false,
+        0,
+    )));
     // kubectl-edit adds an annotation and bumps the image.
     let mut edited = live.clone();
     edited["metadata"]["annotations"] = json!({"note": "x"});
-    let live = stored(fm().update(deployments(), Some(&live), &edited, "kubectl-edit", None, at(1)));
-    assert!(owns(&live, "kubectl-edit", "Update", &["f:metadata", "f:annotations", "f:note"]));
+    let live = stored(fm().update(
+        deployments(),
+        Some(&live),
+        &edited,
+        "kubectl-edit",
+        None,
+        at(1),
+    ));
+    assert!(owns(
+        &live,
+        "kubectl-edit",
+        "Update",
+        &["f:metadata", "f:annotations", "f:note"]
+    ));
     // The applier drops its labels: they go, the annotation stays.
     let mut config = deployment(2, "nginx:1.25");
     config["metadata"].as_object_mut().unwrap().remove("labels");
@@ -299,7 +395,13 @@ fn fields_set_by_updaters_survive_an_appliers_removal() {
 
 #[test]
 fn containers_merge_by_name_across_appliers() {
-    let live = stored(ok(apply(None, &deployment(2, "nginx:1.25"), "kubectl", false, 0)));
+    let live = stored(ok(apply(
+        None,
+        &deployment(2, "nginx:1.25"),
+        "kubectl",
+        false,
+        0,
+    )));
     let sidecar = json!({
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
         "spec": {"template": {"spec": {"containers": [
@@ -307,19 +409,39 @@ fn containers_merge_by_name_across_appliers() {
         ]}}}
     });
     let live = stored(ok(apply(Some(&live), &sidecar, "mesh", false, 1)));
-    let containers = live["spec"]["template"]["spec"]["containers"].as_array().unwrap();
+    let containers = live["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap();
     let names: Vec<&Value> = containers.iter().map(|c| &c["name"]).collect();
     assert_eq!(names, vec!["nginx", "proxy"]);
     assert_eq!(containers[0]["image"], "nginx:1.25");
     assert_eq!(containers[1]["args"], json!(["--v=2"]));
     let proxy = r#"k:{"name":"proxy"}"#;
     let c = ["f:spec", "f:template", "f:spec", "f:containers"];
-    assert!(owns(&live, "mesh", "Apply", &[&c[..], &[proxy, "f:args"]].concat()));
-    assert!(!owns(&live, "kubectl", "Apply", &[&c[..], &[proxy]].concat()));
+    assert!(owns(
+        &live,
+        "mesh",
+        "Apply",
+        &[&c[..], &[proxy, "f:args"]].concat()
+    ));
+    assert!(!owns(
+        &live,
+        "kubectl",
+        "Apply",
+        &[&c[..], &[proxy]].concat()
+    ));
 
     // kubectl re-applies (new image): the sidecar stays where it is.
-    let live = stored(ok(apply(Some(&live), &deployment(2, "nginx:1.26"), "kubectl", false, 2)));
-    let containers = live["spec"]["template"]["spec"]["containers"].as_array().unwrap();
+    let live = stored(ok(apply(
+        Some(&live),
+        &deployment(2, "nginx:1.26"),
+        "kubectl",
+        false,
+        2,
+    )));
+    let containers = live["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap();
     assert_eq!(containers.len(), 2);
     assert_eq!(containers[0]["image"], "nginx:1.26");
     // mesh stops applying its container: it is removed, nginx stays.
@@ -327,10 +449,15 @@ fn containers_merge_by_name_across_appliers() {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}
     });
     let after = ok(apply(Some(&live), &nothing, "mesh", false, 3));
-    let containers = after["spec"]["template"]["spec"]["containers"].as_array().unwrap();
+    let containers = after["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap();
     assert_eq!(containers.len(), 1);
     assert_eq!(containers[0]["name"], "nginx");
-    assert!(entry(&after, "mesh", "Apply").is_none(), "empty entries are dropped");
+    assert!(
+        entry(&after, "mesh", "Apply").is_none(),
+        "empty entries are dropped"
+    );
 }
 
 #[test]
@@ -345,7 +472,10 @@ fn atomic_lists_and_structs_are_replaced_whole() {
     let c = &after["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c["args"], json!(["c"]));
     // The selector is an atomic struct: the new one replaces the old, tier goes.
-    assert_eq!(after["spec"]["selector"], json!({"matchLabels": {"app": "web"}}));
+    assert_eq!(
+        after["spec"]["selector"],
+        json!({"matchLabels": {"app": "web"}})
+    );
     assert!(owns(&after, "kubectl", "Apply", &["f:spec", "f:selector"]));
 }
 
@@ -368,12 +498,28 @@ fn metadata_maps_sets_and_owner_references_are_granular() {
         json!(["a.example/one", "b.example/two"])
     );
     assert_eq!(after["metadata"]["ownerReferences"][0]["uid"], "u-1");
-    assert!(owns(&after, "two", "Apply", &["f:metadata", "f:finalizers", r#"v:"b.example/two""#]));
-    assert!(owns(&after, "one", "Apply", &["f:metadata", "f:ownerReferences", r#"k:{"uid":"u-1"}"#]));
+    assert!(owns(
+        &after,
+        "two",
+        "Apply",
+        &["f:metadata", "f:finalizers", r#"v:"b.example/two""#]
+    ));
+    assert!(owns(
+        &after,
+        "one",
+        "Apply",
+        &["f:metadata", "f:ownerReferences", r#"k:{"uid":"u-1"}"#]
+    ));
     // uid, resourceVersion, creationTimestamp, name are nobody's.
     for e in entries(&after) {
         let meta = &e["fieldsV1"]["f:metadata"];
-        for never in ["f:name", "f:uid", "f:resourceVersion", "f:creationTimestamp", "f:namespace"] {
+        for never in [
+            "f:name",
+            "f:uid",
+            "f:resourceVersion",
+            "f:creationTimestamp",
+            "f:namespace",
+        ] {
             assert!(meta.get(never).is_none(), "{never} in {e}");
         }
     }
@@ -386,4 +532,79 @@ fn status_is_not_applied_through_the_main_resource() {
     let created = ok(apply(None, &config, "kubectl", false, 0));
     assert!(created.get("status").is_none());
     assert!(entries(&created)[0]["fieldsV1"].get("f:status").is_none());
+}
+
+#[test]
+fn nulls_clear_fields_but_not_system_metadata() {
+    let mut config = deployment(2, "nginx:1.25");
+    config["spec"]["minReadySeconds"] = json!(5);
+    let live = stored(ok(apply(None, &config, "kubectl", false, 0)));
+    let mut next = deployment(2, "nginx:1.25");
+    next["metadata"]["creationTimestamp"] = Value::Null;
+    next["spec"]["minReadySeconds"] = Value::Null;
+    let after = ok(apply(Some(&live), &next, "kubectl", false, 1));
+    assert_eq!(
+        after["metadata"]["creationTimestamp"],
+        live["metadata"]["creationTimestamp"]
+    );
+    assert_eq!(after["metadata"]["uid"], live["metadata"]["uid"]);
+    assert!(after["spec"].get("minReadySeconds").is_none());
+    // Owned, though absent: another applier setting it conflicts.
+    assert!(owns(
+        &after,
+        "kubectl",
+        "Apply",
+        &["f:spec", "f:minReadySeconds"]
+    ));
+}
+
+#[test]
+fn hostile_nesting_is_rejected_without_overflowing() {
+    let crds = resource("apiextensions.k8s.io", "customresourcedefinitions");
+    let mut schema = json!({"type": "object"});
+    for _ in 0..400 {
+        schema = json!({"type": "object", "properties": {"x": schema}});
+    }
+    let config = json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "things.example.com"},
+        "spec": {"group": "example.com", "names": {"plural": "things", "kind": "Thing"},
+            "scope": "Namespaced",
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": schema}}]}
+    });
+    let err = fm().apply(crds, None, &config, "kubectl", false, at(0));
+    assert!(
+        matches!(&err, Err(ApplyError::BadRequest(m)) if m.contains("nested too deeply")),
+        "{err:?}"
+    );
+    // A live object as deep is handled (kept whole below the limit) by updates.
+    let mut live = config.clone();
+    live["metadata"]["uid"] = json!("u");
+    let updated = fm().update(crds, None, &live, "kubectl-create", None, at(0));
+    assert!(updated["metadata"]["managedFields"].is_array());
+}
+
+#[test]
+fn a_config_without_metadata_keeps_the_live_identity() {
+    let live = stored(ok(apply(
+        None,
+        &deployment(2, "nginx:1.25"),
+        "kubectl",
+        false,
+        0,
+    )));
+    let bare = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"replicas": 2}});
+    let after = ok(apply(Some(&live), &bare, "kubectl", false, 1));
+    assert_eq!(after["metadata"]["name"], "web");
+    assert_eq!(after["metadata"]["uid"], live["metadata"]["uid"]);
+    assert!(
+        after["metadata"].get("labels").is_none(),
+        "labels were pruned"
+    );
+    assert_eq!(after["spec"]["replicas"], 2);
+    assert!(
+        after["spec"].get("template").is_none(),
+        "template was pruned"
+    );
 }

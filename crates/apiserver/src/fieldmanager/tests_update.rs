@@ -9,7 +9,14 @@ use super::tests::{
 use super::*;
 
 fn created_by_update(manager: &str) -> Value {
-    stored(fm().update(deployments(), None, &deployment(2, "nginx:1.25"), manager, None, at(0)))
+    stored(fm().update(
+        deployments(),
+        None,
+        &deployment(2, "nginx:1.25"),
+        manager,
+        None,
+        at(0),
+    ))
 }
 
 #[test]
@@ -33,18 +40,45 @@ fn create_records_an_update_entry_without_struct_markers() {
 
 #[test]
 fn updates_take_changed_fields_from_other_managers() {
-    let live = stored(super::tests::apply(None, &deployment(2, "nginx:1.25"), "kubectl", false, 0).unwrap());
+    let live = stored(
+        super::tests::apply(None, &deployment(2, "nginx:1.25"), "kubectl", false, 0).unwrap(),
+    );
     let mut scaled = live.clone();
     scaled["spec"]["replicas"] = json!(4);
-    let after = fm().update(deployments(), Some(&live), &scaled, "kubectl-scale", None, at(30));
-    assert!(owns(&after, "kubectl-scale", "Update", &["f:spec", "f:replicas"]));
+    let after = fm().update(
+        deployments(),
+        Some(&live),
+        &scaled,
+        "kubectl-scale",
+        None,
+        at(30),
+    );
+    assert!(owns(
+        &after,
+        "kubectl-scale",
+        "Update",
+        &["f:spec", "f:replicas"]
+    ));
     assert!(!owns(&after, "kubectl", "Apply", &["f:spec", "f:replicas"]));
-    assert_eq!(entry(&after, "kubectl-scale", "Update").unwrap()["time"], time_text(30));
+    assert_eq!(
+        entry(&after, "kubectl-scale", "Update").unwrap()["time"],
+        time_text(30)
+    );
     // The applier's entry keeps its time.
-    assert_eq!(entry(&after, "kubectl", "Apply").unwrap()["time"], time_text(0));
+    assert_eq!(
+        entry(&after, "kubectl", "Apply").unwrap()["time"],
+        time_text(0)
+    );
 
     // An update that changes nothing it could own leaves the entries alone.
-    let again = fm().update(deployments(), Some(&after), &after, "kubectl-scale", None, at(90));
+    let again = fm().update(
+        deployments(),
+        Some(&after),
+        &after,
+        "kubectl-scale",
+        None,
+        at(90),
+    );
     assert_eq!(again, after);
 }
 
@@ -82,7 +116,15 @@ fn status_subresource_update_records_status_fields() {
     let keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        vec!["manager", "operation", "apiVersion", "time", "fieldsType", "fieldsV1", "subresource"]
+        vec![
+            "manager",
+            "operation",
+            "apiVersion",
+            "time",
+            "fieldsType",
+            "fieldsV1",
+            "subresource"
+        ]
     );
 
     // Status changes through the main resource are not recorded.
@@ -93,23 +135,127 @@ fn status_subresource_update_records_status_fields() {
 }
 
 #[test]
+fn status_can_be_applied_through_its_subresource() {
+    let live = stored(apply(None, &deployment(2, "nginx:1.25"), "kubectl", false, 0).unwrap());
+    let config = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 9},
+        "status": {"observedGeneration": 1, "conditions": [{"type": "Progressing", "status": "True"}]}
+    });
+    let after = fm()
+        .apply_subresource(
+            deployments(),
+            "status",
+            Some(&live),
+            &config,
+            "ctrl",
+            false,
+            at(4),
+        )
+        .unwrap();
+    assert_eq!(
+        after["spec"]["replicas"], 2,
+        "spec is not written through /status"
+    );
+    assert_eq!(after["status"]["observedGeneration"], 1);
+    let e = entry(&after, "ctrl", "Apply").unwrap();
+    assert_eq!(e["subresource"], "status");
+    assert!(e["fieldsV1"].get("f:spec").is_none());
+    assert!(owns(
+        &after,
+        "ctrl",
+        "Apply",
+        &["f:status", "f:observedGeneration"]
+    ));
+}
+
+#[test]
+fn new_list_items_own_their_structs() {
+    let live = created_by_update("kubectl-create");
+    let mut edited = live.clone();
+    edited["spec"]["template"]["spec"]["containers"][0]["securityContext"] =
+        json!({"runAsUser": 1});
+    let containers = edited["spec"]["template"]["spec"]["containers"]
+        .as_array_mut()
+        .unwrap();
+    containers.push(json!({"name": "side", "image": "s", "resources": {"limits": {"cpu": "1"}}}));
+    let after = fm().update(
+        deployments(),
+        Some(&live),
+        &edited,
+        "kubectl-edit",
+        None,
+        at(1),
+    );
+    let f = &entry(&after, "kubectl-edit", "Update").unwrap()["fieldsV1"];
+    let c = &f["f:spec"]["f:template"]["f:spec"]["f:containers"];
+    // A struct added inside an existing item: no marker (Go cannot tell it appeared).
+    assert_eq!(
+        c[r#"k:{"name":"nginx"}"#]["f:securityContext"],
+        json!({"f:runAsUser": {}})
+    );
+    // Inside a new item everything is new, structs included.
+    assert_eq!(
+        c[r#"k:{"name":"side"}"#],
+        json!({".": {}, "f:image": {}, "f:name": {},
+            "f:resources": {".": {}, "f:limits": {".": {}, "f:cpu": {}}}})
+    );
+}
+
+#[test]
 fn managed_fields_reset_and_untracked_objects() {
     let live = created_by_update("kubectl-create");
     let mut reset = live.clone();
     reset["metadata"]["managedFields"] = json!([]);
     reset["metadata"]["labels"]["x"] = json!("y");
-    let after = fm().update(deployments(), Some(&live), &reset, "kubectl-edit", None, at(1));
+    let after = fm().update(
+        deployments(),
+        Some(&live),
+        &reset,
+        "kubectl-edit",
+        None,
+        at(1),
+    );
     assert!(after["metadata"].get("managedFields").is_none());
     // Objects without managed fields stay untracked until applied.
     let mut more = after.clone();
     more["spec"]["replicas"] = json!(3);
-    let untracked = fm().update(deployments(), Some(&after), &more, "kubectl-edit", None, at(2));
+    let untracked = fm().update(
+        deployments(),
+        Some(&after),
+        &more,
+        "kubectl-edit",
+        None,
+        at(2),
+    );
     assert!(untracked["metadata"].get("managedFields").is_none());
     // The first apply credits existing fields to before-first-apply.
-    let applied = apply(Some(&untracked), &deployment(5, "nginx:1.25"), "kubectl", true, 3).unwrap();
-    assert!(owns(&applied, "before-first-apply", "Update", &["f:metadata", "f:labels", "f:x"]));
-    assert!(owns(&applied, "kubectl", "Apply", &["f:spec", "f:replicas"]));
-    assert!(!owns(&applied, "before-first-apply", "Update", &["f:spec", "f:replicas"]));
+    let applied = apply(
+        Some(&untracked),
+        &deployment(5, "nginx:1.25"),
+        "kubectl",
+        true,
+        3,
+    )
+    .unwrap();
+    assert!(owns(
+        &applied,
+        "before-first-apply",
+        "Update",
+        &["f:metadata", "f:labels", "f:x"]
+    ));
+    assert!(owns(
+        &applied,
+        "kubectl",
+        "Apply",
+        &["f:spec", "f:replicas"]
+    ));
+    assert!(!owns(
+        &applied,
+        "before-first-apply",
+        "Update",
+        &["f:spec", "f:replicas"]
+    ));
 }
 
 #[test]
@@ -118,7 +264,14 @@ fn update_entries_are_capped_at_ten() {
     for i in 1..=11 {
         let mut next = live.clone();
         next["metadata"]["labels"][format!("l{i}")] = json!("v");
-        live = fm().update(deployments(), Some(&live), &next, &format!("m{i}"), None, at(i));
+        live = fm().update(
+            deployments(),
+            Some(&live),
+            &next,
+            &format!("m{i}"),
+            None,
+            at(i),
+        );
     }
     let updates: Vec<&Value> = entries(&live)
         .iter()
@@ -128,10 +281,25 @@ fn update_entries_are_capped_at_ten() {
     let ancient = entry(&live, "ancient-changes", "Update").unwrap();
     // m0 and m1 merged when there were eleven, m2 joined them at twelve.
     assert_eq!(ancient["time"], time_text(2));
-    assert!(owns(&live, "ancient-changes", "Update", &["f:metadata", "f:labels", "f:l1"]));
-    assert!(owns(&live, "ancient-changes", "Update", &["f:metadata", "f:labels", "f:l2"]));
+    assert!(owns(
+        &live,
+        "ancient-changes",
+        "Update",
+        &["f:metadata", "f:labels", "f:l1"]
+    ));
+    assert!(owns(
+        &live,
+        "ancient-changes",
+        "Update",
+        &["f:metadata", "f:labels", "f:l2"]
+    ));
     assert!(entry(&live, "m2", "Update").is_none() && entry(&live, "m3", "Update").is_some());
-    assert!(owns(&live, "ancient-changes", "Update", &["f:spec", "f:replicas"]));
+    assert!(owns(
+        &live,
+        "ancient-changes",
+        "Update",
+        &["f:spec", "f:replicas"]
+    ));
 }
 
 #[test]
@@ -141,7 +309,14 @@ fn kubectl_takes_over_client_side_applied_fields() {
     let annotation = super::lastapplied::build(&csa);
     csa["metadata"]["annotations"] =
         json!({"kubectl.kubernetes.io/last-applied-configuration": annotation});
-    let live = stored(fm().update(deployments(), None, &csa, "kubectl-client-side-apply", None, at(0)));
+    let live = stored(fm().update(
+        deployments(),
+        None,
+        &csa,
+        "kubectl-client-side-apply",
+        None,
+        at(0),
+    ));
 
     // Another manager conflicts with the client-side applier.
     let err: ApiError = match apply(Some(&live), &deployment(3, "nginx:1.25"), "other", false, 1) {
@@ -154,23 +329,52 @@ fn kubectl_takes_over_client_side_applied_fields() {
     );
 
     // `kubectl apply --server-side` takes over what the annotation says it applied.
-    let after = apply(Some(&live), &deployment(3, "nginx:1.25"), "kubectl", false, 1).unwrap();
+    let after = apply(
+        Some(&live),
+        &deployment(3, "nginx:1.25"),
+        "kubectl",
+        false,
+        1,
+    )
+    .unwrap();
     assert_eq!(after["spec"]["replicas"], 3);
     assert!(owns(&after, "kubectl", "Apply", &["f:spec", "f:replicas"]));
-    assert!(!owns(&after, "kubectl-client-side-apply", "Update", &["f:spec", "f:replicas"]));
+    assert!(!owns(
+        &after,
+        "kubectl-client-side-apply",
+        "Update",
+        &["f:spec", "f:replicas"]
+    ));
     let last: Value = serde_json::from_str(
         after["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
             .as_str()
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(last, deployment(3, "nginx:1.25"), "the annotation follows the apply");
+    assert_eq!(
+        last,
+        deployment(3, "nginx:1.25"),
+        "the annotation follows the apply"
+    );
 
     // A field changed since the last client-side apply is a real conflict.
     let mut edited = live.clone();
     edited["spec"]["replicas"] = json!(7);
-    let edited = fm().update(deployments(), Some(&live), &edited, "kubectl-edit", None, at(2));
-    let err: ApiError = match apply(Some(&edited), &deployment(3, "nginx:1.25"), "kubectl", false, 3) {
+    let edited = fm().update(
+        deployments(),
+        Some(&live),
+        &edited,
+        "kubectl-edit",
+        None,
+        at(2),
+    );
+    let err: ApiError = match apply(
+        Some(&edited),
+        &deployment(3, "nginx:1.25"),
+        "kubectl",
+        false,
+        3,
+    ) {
         Err(e) => e.into(),
         Ok(_) => panic!("expected a conflict"),
     };
@@ -199,14 +403,20 @@ fn malformed_configs_are_bad_requests() {
     );
     let mut wrong = deployment(1, "x");
     wrong["apiVersion"] = json!("apps/v1beta1");
-    assert_eq!(bad_request(&wrong), "invalid object type: apps/v1beta1, Kind=Deployment");
+    assert_eq!(
+        bad_request(&wrong),
+        "invalid object type: apps/v1beta1, Kind=Deployment"
+    );
     assert_eq!(
         bad_request(&json!({"kind": "Deployment"})),
         "invalid object type: /, Kind=Deployment"
     );
     let mut with_managed = deployment(1, "x");
     with_managed["metadata"]["managedFields"] = json!([]);
-    assert_eq!(bad_request(&with_managed), "metadata.managedFields must be nil");
+    assert_eq!(
+        bad_request(&with_managed),
+        "metadata.managedFields must be nil"
+    );
 
     let prefix = "failed to create typed patch object (default/web; apps/v1, Kind=Deployment): ";
     let mut unknown = deployment(1, "x");
@@ -226,7 +436,9 @@ fn malformed_configs_are_bad_requests() {
     dup["spec"]["template"]["spec"]["containers"] = json!([c, c]);
     assert_eq!(
         bad_request(&dup),
-        format!("{prefix}.spec.template.spec.containers: duplicate entries for key [name=\"nginx\"]")
+        format!(
+            "{prefix}.spec.template.spec.containers: duplicate entries for key [name=\"nginx\"]"
+        )
     );
     let mut keyless = deployment(1, "x");
     keyless["spec"]["template"]["spec"]["containers"] = json!([{"image": "x"}]);
@@ -246,9 +458,15 @@ fn malformed_configs_are_bad_requests() {
 #[test]
 fn manager_names_from_user_agents() {
     for (ua, want) in [
-        ("kubectl-edit/v1.33.0 (linux/amd64) kubernetes/abcdef", "kubectl-edit"),
+        (
+            "kubectl-edit/v1.33.0 (linux/amd64) kubernetes/abcdef",
+            "kubectl-edit",
+        ),
         ("kubectl/v1.33.0 (linux/amd64) kubernetes/abcdef", "kubectl"),
-        ("kube-controller-manager/v1.33.0 (linux/amd64) kubernetes/x/leader-election", "kube-controller-manager"),
+        (
+            "kube-controller-manager/v1.33.0 (linux/amd64) kubernetes/x/leader-election",
+            "kube-controller-manager",
+        ),
         ("curl", "curl"),
         ("", ""),
         ("a\tb\u{7}c/1", "abc"),
@@ -263,12 +481,16 @@ fn other_kinds_use_their_own_schema() {
     let cm = resource("", "configmaps");
     let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "c"}, "data": {"a": "1"}});
-    let obj = fm().apply(cm, None, &config, "kubectl", false, at(0)).unwrap();
+    let obj = fm()
+        .apply(cm, None, &config, "kubectl", false, at(0))
+        .unwrap();
     assert_eq!(entries(&obj)[0]["fieldsV1"], json!({"f:data": {"f:a": {}}}));
     let svc = resource("", "services");
     let config = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
         "spec": {"ports": [{"port": 80}], "selector": {"app": "a"}}});
-    let obj = fm().apply(svc, None, &config, "kubectl", false, at(0)).unwrap();
+    let obj = fm()
+        .apply(svc, None, &config, "kubectl", false, at(0))
+        .unwrap();
     assert_eq!(
         entries(&obj)[0]["fieldsV1"]["f:spec"],
         json!({"f:ports": {r#"k:{"port":80,"protocol":"TCP"}"#: {".": {}, "f:port": {}}},
@@ -281,7 +503,10 @@ struct Gen(u64);
 
 impl Gen {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 
@@ -291,16 +516,48 @@ impl Gen {
 
     fn value(&mut self, depth: u32) -> Value {
         const KEYS: &[&str] = &[
-            "spec", "metadata", "status", "template", "containers", "name", "image", "ports",
-            "containerPort", "protocol", "replicas", "labels", "annotations", "finalizers",
-            "selector", "matchLabels", "ownerReferences", "uid", "managedFields", "fieldsV1",
-            "f:spec", "k:{\"name\":1}", "v:1", "i:0", ".", "apiVersion", "kind", "args",
-            "strategy", "rollingUpdate", "conditions", "type", "x",
+            "spec",
+            "metadata",
+            "status",
+            "template",
+            "containers",
+            "name",
+            "image",
+            "ports",
+            "containerPort",
+            "protocol",
+            "replicas",
+            "labels",
+            "annotations",
+            "finalizers",
+            "selector",
+            "matchLabels",
+            "ownerReferences",
+            "uid",
+            "managedFields",
+            "fieldsV1",
+            "f:spec",
+            "k:{\"name\":1}",
+            "v:1",
+            "i:0",
+            ".",
+            "apiVersion",
+            "kind",
+            "args",
+            "strategy",
+            "rollingUpdate",
+            "conditions",
+            "type",
+            "x",
         ];
-        let choice = if depth == 0 { self.next() % 5 } else { self.next() % 8 };
+        let choice = if depth == 0 {
+            self.next() % 5
+        } else {
+            self.next() % 8
+        };
         match choice {
             0 => Value::Null,
-            1 => json!(self.next() % 3 == 0),
+            1 => json!(self.next().is_multiple_of(3)),
             2 => json!(self.next() % 100),
             3 => json!(self.pick(KEYS)),
             4 => json!(-1.5),
@@ -312,7 +569,11 @@ impl Gen {
                 }
                 Value::Object(m)
             }
-            _ => Value::Array((0..self.next() % 3).map(|_| self.value(depth - 1)).collect()),
+            _ => Value::Array(
+                (0..self.next() % 3)
+                    .map(|_| self.value(depth - 1))
+                    .collect(),
+            ),
         }
     }
 }

@@ -79,9 +79,9 @@ pub(crate) fn item_element(
                 Err("associative list without keys has an element that's a map type".into())
             }
             Value::Array(_) => Err("not supported: associative list with lists as elements".into()),
-            Value::Null => Err(
-                "associative list without keys has an element that's an explicit null".into(),
-            ),
+            Value::Null => {
+                Err("associative list without keys has an element that's an explicit null".into())
+            }
             v => Ok(PathElement::Value(v.clone())),
         };
     }

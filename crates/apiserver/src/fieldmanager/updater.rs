@@ -88,7 +88,10 @@ impl Updater<'_> {
         let Ok(cmp) = self.update(live, new, managers, manager, true) else {
             return;
         };
-        let mine = managers.get(manager).map(|vs| vs.set.clone()).unwrap_or_default();
+        let mine = managers
+            .get(manager)
+            .map(|vs| vs.set.clone())
+            .unwrap_or_default();
         let set = mine
             .difference(&cmp.removed)
             .union(&cmp.modified)

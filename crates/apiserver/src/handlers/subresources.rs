@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::objects;
 use super::read;
-use super::write::{apply_patch, guaranteed_update};
+use super::write::{self, apply_patch, guaranteed_update};
 use crate::authz::Attributes;
 use crate::request::ResourceRequest;
 use crate::server::{json_response, ApiServer, Body, RequestContext};
@@ -109,6 +109,7 @@ pub async fn update_scale(
         )
     };
     let name = req.name.clone().unwrap_or_default();
+    let manager = write::manager(ctx)?;
     let scale_resource =
         api_types::resources::find("autoscaling", "v1", "horizontalpodautoscalers")
             .unwrap_or(req.resource);
@@ -144,6 +145,9 @@ pub async fn update_scale(
         let mut new = obj.clone();
         if let Some(spec) = new.data.get_mut("spec").and_then(Value::as_object_mut) {
             spec.insert("replicas".into(), json!(replicas));
+        }
+        if new.data["spec"] != obj.data["spec"] {
+            new = write::track_subresource_update(server, req.resource, Some(obj), new, &manager, Some("scale"))?;
         }
         if dry_run {
             result = Some(new);

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::objects::{self, FieldValidation};
 use super::read::{self, storage_error};
 use crate::admission;
+use crate::fieldmanager;
 use crate::registry;
 use crate::request::ResourceRequest;
 use crate::server::{ApiServer, Body, RequestContext};
@@ -105,21 +106,67 @@ fn prepare_new(r: &ResourceInfo, obj: &mut DynamicObject) -> Result<(), ApiError
     Ok(())
 }
 
-pub async fn create(
+/// The field manager of a write: `?fieldManager=`, else upstream's prefix of the
+/// User-Agent ("kubectl-edit", "kubectl-client-side-apply", ...).
+pub fn manager(ctx: &RequestContext) -> Result<String, ApiError> {
+    match ctx.query.get("fieldManager").filter(|m| !m.is_empty()) {
+        Some(m) if m.len() > 128 => Err(ApiError::invalid(
+            "meta.k8s.io",
+            "PatchOptions",
+            "",
+            &[api_types::validation::FieldError::too_long("fieldManager", 128)],
+        )),
+        Some(m) => Ok(m.to_string()),
+        None => Ok(fieldmanager::manager_from_user_agent(&ctx.user_agent)),
+    }
+}
+
+/// Records in managedFields which fields `manager` set with this (non-apply) write.
+fn track_update(
+    server: &ApiServer,
+    r: &ResourceInfo,
+    old: Option<&DynamicObject>,
+    new: DynamicObject,
+    manager: &str,
+    target: Target,
+) -> Result<DynamicObject, ApiError> {
+    let subresource = match target {
+        Target::Main => None,
+        Target::Status => Some("status"),
+        Target::Finalize => Some("finalize"),
+    };
+    track_subresource_update(server, r, old, new, manager, subresource)
+}
+
+/// As `track_update`, for writes through any subresource (scale, say).
+pub fn track_subresource_update(
+    server: &ApiServer,
+    r: &ResourceInfo,
+    old: Option<&DynamicObject>,
+    new: DynamicObject,
+    manager: &str,
+    subresource: Option<&str>,
+) -> Result<DynamicObject, ApiError> {
+    let old_json = match old {
+        Some(o) => Some(serde_json::to_value(o).map_err(ApiError::internal)?),
+        None => None,
+    };
+    let new_json = serde_json::to_value(&new).map_err(ApiError::internal)?;
+    let tracked =
+        server.field_manager.update(r, old_json.as_ref(), &new_json, manager, subresource, objects::now());
+    serde_json::from_value(tracked).map_err(ApiError::internal)
+}
+
+/// Stores a new object (after decoding): namespace checks, name generation,
+/// defaulting, validation, admission, field ownership, one etcd create.
+async fn insert(
     server: &ApiServer,
     req: &ResourceRequest,
-    ctx: &RequestContext,
-) -> Result<Response<Body>, ApiError> {
+    mut obj: DynamicObject,
+    manager: Option<&str>,
+    dry_run: bool,
+) -> Result<DynamicObject, ApiError> {
     let r = req.resource;
-    if req.name.is_some() {
-        return Err(ApiError::method_not_allowed(format!(
-            "the server does not allow this method on the requested resource ({})",
-            r.group_resource()
-        )));
-    }
-    let dry_run = objects::dry_run(ctx)?;
-    let decoded = objects::decode_object(server, r, ctx)?;
-    let mut obj = decoded.object;
     objects::set_types(&mut obj, r);
     check_namespace(r, req, &mut obj)?;
     if let Some(ns) = obj.metadata.namespace.clone().filter(|_| r.namespaced) {
@@ -153,9 +200,12 @@ pub async fn create(
         }
         prepare_new(r, &mut candidate)?;
         admission::admit_create(server, r, &mut candidate).await?;
+        if let Some(m) = manager {
+            candidate = track_update(server, r, None, candidate, m, Target::Main)?;
+        }
         let name = candidate.metadata.name.clone().unwrap_or_default();
         if dry_run {
-            return response(r, ctx, StatusCode::CREATED, &candidate, &decoded.warnings);
+            return Ok(candidate);
         }
         let key = server.store.key(
             r.storage_resource(),
@@ -166,7 +216,7 @@ pub async fn create(
         match server.store.create(&key, bytes).await {
             Ok(rev) => {
                 candidate.metadata.resource_version = Some(rev.to_string());
-                return response(r, ctx, StatusCode::CREATED, &candidate, &decoded.warnings);
+                return Ok(candidate);
             }
             // A generated name that collided: try another suffix.
             Err(StorageError::AlreadyExists) if named.is_none() => continue,
@@ -182,6 +232,25 @@ pub async fn create(
             generate.unwrap_or_default()
         ),
     ))
+}
+
+pub async fn create(
+    server: &ApiServer,
+    req: &ResourceRequest,
+    ctx: &RequestContext,
+) -> Result<Response<Body>, ApiError> {
+    let r = req.resource;
+    if req.name.is_some() {
+        return Err(ApiError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource ({})",
+            r.group_resource()
+        )));
+    }
+    let dry_run = objects::dry_run(ctx)?;
+    let manager = manager(ctx)?;
+    let decoded = objects::decode_object(server, r, ctx)?;
+    let created = insert(server, req, decoded.object, Some(&manager), dry_run).await?;
+    response(r, ctx, StatusCode::CREATED, &created, &decoded.warnings)
 }
 
 /// Everything but status and metadata: what a spec change is.
@@ -376,6 +445,7 @@ pub async fn update(
         .resource_version
         .clone()
         .filter(|v| !v.is_empty());
+    let manager = manager(ctx)?;
     for _ in 0..MAX_RETRIES {
         let old = read::current(server, req).await?;
         if let Some(rv) = &precondition {
@@ -383,17 +453,48 @@ pub async fn update(
                 return Err(ApiError::conflict_modified(r, &url_name));
             }
         }
-        let new = merge_for_update(r, target, obj.clone(), &old.object)?;
-        match commit(server, req, &old, new, dry_run).await {
-            Ok(stored) => return response(r, ctx, StatusCode::OK, &stored, &decoded.warnings),
-            Err(StorageError::Conflict { .. }) if precondition.is_none() => continue,
-            Err(StorageError::Conflict { .. }) => {
-                return Err(ApiError::conflict_modified(r, &url_name))
-            }
-            Err(e) => return Err(storage_error(e, req)),
+        let retry = precondition.is_none();
+        let attempt = replace(server, req, &old, obj.clone(), target, &manager, dry_run, retry).await?;
+        if let Attempt::Done(stored) = attempt {
+            return response(r, ctx, StatusCode::OK, &stored, &decoded.warnings);
         }
     }
     Err(ApiError::conflict_modified(r, &url_name))
+}
+
+enum Attempt {
+    Done(DynamicObject),
+    /// The object changed between read and write: read it again.
+    Retry,
+}
+
+/// The write step of update, patch and apply: merge with the stored object, record
+/// field ownership, and store it if the object is still at the revision read.
+#[allow(clippy::too_many_arguments)]
+async fn replace(
+    server: &ApiServer,
+    req: &ResourceRequest,
+    old: &CachedObject,
+    obj: DynamicObject,
+    target: Target,
+    manager: &str,
+    dry_run: bool,
+    retry_on_conflict: bool,
+) -> Result<Attempt, ApiError> {
+    let r = req.resource;
+    let mut new = merge_for_update(r, target, obj, &old.object)?;
+    if !same_object(&new, &old.object) {
+        new = track_update(server, r, Some(&old.object), new, manager, target)?;
+    }
+    match commit(server, req, old, new, dry_run).await {
+        Ok(stored) => Ok(Attempt::Done(stored)),
+        Err(StorageError::Conflict { .. }) if retry_on_conflict => Ok(Attempt::Retry),
+        Err(StorageError::Conflict { .. }) => Err(ApiError::conflict_modified(
+            r,
+            req.name.as_deref().unwrap_or(""),
+        )),
+        Err(e) => Err(storage_error(e, req)),
+    }
 }
 
 /// Applies a PATCH body of the given type to the current JSON of an object.
@@ -405,7 +506,7 @@ pub fn apply_patch(
 ) -> Result<Value, ApiError> {
     if ty == PatchType::Apply {
         return Err(ApiError::unsupported_media_type(
-            "server-side apply (application/apply-patch+yaml) is not supported by this apiserver yet",
+            "apply patches are not supported on this endpoint",
         ));
     }
     let patch_value: Value = serde_json::from_slice(body)
@@ -435,6 +536,10 @@ pub async fn patch(
             "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {essence:?})"
         ))
     })?;
+    if ty == PatchType::Apply {
+        return server_side_apply(server, req, ctx, target).await;
+    }
+    let manager = manager(ctx)?;
     let name = req.name.clone().unwrap_or_default();
     for _ in 0..MAX_RETRIES {
         let old = read::current(server, req).await?;
@@ -458,11 +563,96 @@ pub async fn patch(
                 obj.metadata.name.unwrap_or_default()
             )));
         }
-        let new = merge_for_update(r, target, obj, &old.object)?;
-        match commit(server, req, &old, new, dry_run).await {
-            Ok(stored) => return response(r, ctx, StatusCode::OK, &stored, &decoded.warnings),
-            Err(StorageError::Conflict { .. }) => continue,
-            Err(e) => return Err(storage_error(e, req)),
+        let attempt = replace(server, req, &old, obj, target, &manager, dry_run, true).await?;
+        if let Attempt::Done(stored) = attempt {
+            return response(r, ctx, StatusCode::OK, &stored, &decoded.warnings);
+        }
+    }
+    Err(ApiError::conflict_modified(r, &name))
+}
+
+/// PATCH with application/apply-patch+yaml: server-side apply. The body is the
+/// manager's whole intent; the field manager merges it into the live object (or
+/// creates the object) and refuses fields other managers own unless `force=true`.
+async fn server_side_apply(
+    server: &ApiServer,
+    req: &ResourceRequest,
+    ctx: &RequestContext,
+    target: Target,
+) -> Result<Response<Body>, ApiError> {
+    let r = req.resource;
+    let dry_run = objects::dry_run(ctx)?;
+    let validation = FieldValidation::from_query(ctx)?;
+    let manager = ctx
+        .query
+        .get("fieldManager")
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "meta.k8s.io",
+                "PatchOptions",
+                "",
+                &[api_types::validation::FieldError::required(
+                    "fieldManager",
+                    "is required for apply patch",
+                )],
+            )
+        })?
+        .to_string();
+    let force = ctx.query.flag("force");
+    let config = objects::parse_body(&ctx.body, crate::negotiate::BodyFormat::Yaml)
+        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+    let name = req.name.clone().unwrap_or_default();
+    if let Some(n) = config["metadata"]["name"].as_str() {
+        if n != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({n}) does not match the name on the URL ({name})"
+            )));
+        }
+    }
+    let subresource = match target {
+        Target::Status => Some("status"),
+        _ => None,
+    };
+    for _ in 0..MAX_RETRIES {
+        let live = match read::current(server, req).await {
+            Ok(o) => Some(o),
+            Err(e) if e.code == 404 && subresource.is_none() => None,
+            Err(e) => return Err(e),
+        };
+        let live_json = match &live {
+            Some(o) => Some(serde_json::to_value(&o.object).map_err(ApiError::internal)?),
+            None => None,
+        };
+        let now = objects::now();
+        let fm = &server.field_manager;
+        let applied = match subresource {
+            Some(sub) => fm.apply_subresource(r, sub, live_json.as_ref(), &config, &manager, force, now),
+            None => fm.apply(r, live_json.as_ref(), &config, &manager, force, now),
+        }
+        .map_err(ApiError::from)?;
+        let decoded = objects::decode_value(server, r, applied, validation)?;
+        let mut obj = decoded.object;
+        objects::set_types(&mut obj, r);
+        obj.metadata.name = Some(name.clone());
+        match live {
+            None => {
+                return match insert(server, req, obj, None, dry_run).await {
+                    Ok(created) => response(r, ctx, StatusCode::CREATED, &created, &decoded.warnings),
+                    // Created by someone else meanwhile: apply onto theirs.
+                    Err(e) if e.reason == "AlreadyExists" => continue,
+                    Err(e) => Err(e),
+                };
+            }
+            Some(old) => {
+                // Ownership is already in the applied object's managedFields.
+                let new = merge_for_update(r, target, obj, &old.object)?;
+                match commit(server, req, &old, new, dry_run).await {
+                    Ok(stored) => return response(r, ctx, StatusCode::OK, &stored, &decoded.warnings),
+                    Err(StorageError::Conflict { .. }) => continue,
+                    Err(e) => return Err(storage_error(e, req)),
+                }
+            }
         }
     }
     Err(ApiError::conflict_modified(r, &name))
