@@ -7,10 +7,12 @@
 //! - [`token_file`]: the CSV of `--token-auth-file`.
 //! - [`process`]: background daemons with log and pid files, stopped by PID.
 //! - [`http`]: a tiny blocking HTTP(S) client for health checks.
+//! - [`images`]: test images (static busybox) as OCI layout tarballs, a local registry, push.
 //! - [`local_cluster`]: etcd + kube-apiserver on loopback in one directory.
 
 mod fsutil;
 pub mod http;
+pub mod images;
 pub mod kubeconfig;
 pub mod local_cluster;
 pub mod pki;

@@ -444,44 +444,146 @@ spec:
 fn server_side_apply_tracks_owners_and_conflicts() -> Result<()> {
     let c = cluster()?;
     ns(c, "serverside")?;
-    let out = c.kubectl_stdin(&["apply", "--server-side", "-f", "-"], SSA)?.ok()?;
+    let out = c
+        .kubectl_stdin(&["apply", "--server-side", "-f", "-"], SSA)?
+        .ok()?;
     ensure!(out.contains("serverside-applied"), "{out}");
-    let rv1 = c.kubectl(&["get", "deploy", "ssa", "-n", "serverside", "-o", "jsonpath={.metadata.resourceVersion}"])?.ok()?;
-    c.kubectl_stdin(&["apply", "--server-side", "-f", "-"], SSA)?.ok()?;
-    let rv2 = c.kubectl(&["get", "deploy", "ssa", "-n", "serverside", "-o", "jsonpath={.metadata.resourceVersion}"])?.ok()?;
-    ensure!(rv1 == rv2, "an identical apply changes nothing ({rv1} -> {rv2})");
-    let managers = c.kubectl(&["get", "deploy", "ssa", "-n", "serverside", "--show-managed-fields", "-o", "json"])?.json()?;
+    let rv1 = c
+        .kubectl(&[
+            "get",
+            "deploy",
+            "ssa",
+            "-n",
+            "serverside",
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ])?
+        .ok()?;
+    c.kubectl_stdin(&["apply", "--server-side", "-f", "-"], SSA)?
+        .ok()?;
+    let rv2 = c
+        .kubectl(&[
+            "get",
+            "deploy",
+            "ssa",
+            "-n",
+            "serverside",
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ])?
+        .ok()?;
+    ensure!(
+        rv1 == rv2,
+        "an identical apply changes nothing ({rv1} -> {rv2})"
+    );
+    let managers = c
+        .kubectl(&[
+            "get",
+            "deploy",
+            "ssa",
+            "-n",
+            "serverside",
+            "--show-managed-fields",
+            "-o",
+            "json",
+        ])?
+        .json()?;
     let entry = &managers["metadata"]["managedFields"][0];
-    ensure!(entry["manager"] == "kubectl" && entry["operation"] == "Apply", "{managers}");
-    ensure!(entry["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"main\"}"].is_object(), "{managers}");
+    ensure!(
+        entry["manager"] == "kubectl" && entry["operation"] == "Apply",
+        "{managers}"
+    );
+    ensure!(
+        entry["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+            ["k:{\"name\":\"main\"}"]
+            .is_object(),
+        "{managers}"
+    );
 
     // Another writer takes spec.replicas; applying the old value is a conflict
     // worded as upstream, and --force-conflicts takes it back.
-    c.kubectl(&["scale", "deploy", "ssa", "-n", "serverside", "--replicas=5"])?.ok()?;
-    let err = c.kubectl_stdin(&["apply", "--server-side", "-f", "-"], SSA)?.err()?;
+    c.kubectl(&["scale", "deploy", "ssa", "-n", "serverside", "--replicas=5"])?
+        .ok()?;
+    let err = c
+        .kubectl_stdin(&["apply", "--server-side", "-f", "-"], SSA)?
+        .err()?;
     ensure!(
         err.contains("Apply failed with 1 conflict: conflict with \"kubectl\" with subresource \"scale\" using apps/v1: .spec.replicas"),
         "{err}"
     );
-    c.kubectl_stdin(&["apply", "--server-side", "--force-conflicts", "-f", "-"], SSA)?.ok()?;
-    let replicas = c.kubectl(&["get", "deploy", "ssa", "-n", "serverside", "-o", "jsonpath={.spec.replicas}"])?.ok()?;
+    c.kubectl_stdin(
+        &["apply", "--server-side", "--force-conflicts", "-f", "-"],
+        SSA,
+    )?
+    .ok()?;
+    let replicas = c
+        .kubectl(&[
+            "get",
+            "deploy",
+            "ssa",
+            "-n",
+            "serverside",
+            "-o",
+            "jsonpath={.spec.replicas}",
+        ])?
+        .ok()?;
     ensure!(replicas == "2", "{replicas}");
 
     // A field dropped from the applied config is removed from the object.
-    let with_label = SSA.replace("metadata: {name: ssa, namespace: serverside}", "metadata: {name: ssa, namespace: serverside, labels: {tier: web}}");
-    c.kubectl_stdin(&["apply", "--server-side", "-f", "-"], &with_label)?.ok()?;
-    let labels = c.kubectl(&["get", "deploy", "ssa", "-n", "serverside", "-o", "jsonpath={.metadata.labels}"])?.ok()?;
+    let with_label = SSA.replace(
+        "metadata: {name: ssa, namespace: serverside}",
+        "metadata: {name: ssa, namespace: serverside, labels: {tier: web}}",
+    );
+    c.kubectl_stdin(&["apply", "--server-side", "-f", "-"], &with_label)?
+        .ok()?;
+    let labels = c
+        .kubectl(&[
+            "get",
+            "deploy",
+            "ssa",
+            "-n",
+            "serverside",
+            "-o",
+            "jsonpath={.metadata.labels}",
+        ])?
+        .ok()?;
     ensure!(labels.contains("tier"), "{labels}");
-    c.kubectl_stdin(&["apply", "--server-side", "-f", "-"], SSA)?.ok()?;
-    let labels = c.kubectl(&["get", "deploy", "ssa", "-n", "serverside", "-o", "jsonpath={.metadata.labels}"])?.ok()?;
+    c.kubectl_stdin(&["apply", "--server-side", "-f", "-"], SSA)?
+        .ok()?;
+    let labels = c
+        .kubectl(&[
+            "get",
+            "deploy",
+            "ssa",
+            "-n",
+            "serverside",
+            "-o",
+            "jsonpath={.metadata.labels}",
+        ])?
+        .ok()?;
     ensure!(!labels.contains("tier"), "{labels}");
 
     // Updates are recorded too: kubectl label is an Update by "kubectl-label".
-    c.kubectl(&["label", "deploy", "ssa", "-n", "serverside", "owner=ops"])?.ok()?;
-    let managed = c.kubectl(&["get", "deploy", "ssa", "-n", "serverside", "--show-managed-fields", "-o", "json"])?.json()?;
+    c.kubectl(&["label", "deploy", "ssa", "-n", "serverside", "owner=ops"])?
+        .ok()?;
+    let managed = c
+        .kubectl(&[
+            "get",
+            "deploy",
+            "ssa",
+            "-n",
+            "serverside",
+            "--show-managed-fields",
+            "-o",
+            "json",
+        ])?
+        .json()?;
     let has_label_manager = managed["metadata"]["managedFields"]
         .as_array()
-        .is_some_and(|m| m.iter().any(|e| e["manager"] == "kubectl-label" && e["operation"] == "Update"));
+        .is_some_and(|m| {
+            m.iter()
+                .any(|e| e["manager"] == "kubectl-label" && e["operation"] == "Update")
+        });
     ensure!(has_label_manager, "{managed}");
     Ok(())
 }

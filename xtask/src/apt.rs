@@ -12,9 +12,9 @@ pub struct AptPackage {
     pub why: &'static str,
 }
 
-/// What `cargo xtask up` and `cargo xtask test` make sure is installed. Later daemons add
-/// their runtime packages here (containerd, runc, containernetworking-plugins, nftables,
-/// docker-registry, busybox-static).
+/// What `cargo xtask up`, `cargo xtask images` and `cargo xtask test` make sure is installed.
+/// The node packages (containerd ... nftables) are for the kubelet and its tests; installing
+/// them starts no service where PID 1 is not systemd, and nothing here relies on one.
 pub const PACKAGES: &[AptPackage] = &[
     AptPackage {
         name: "etcd-server",
@@ -30,6 +30,41 @@ pub const PACKAGES: &[AptPackage] = &[
         name: "protobuf-compiler",
         provides: "/usr/bin/protoc",
         why: "protoc, needed to build etcd-client's protos",
+    },
+    AptPackage {
+        name: "containerd",
+        provides: "/usr/bin/containerd",
+        why: "the container runtime the kubelet drives (CRI)",
+    },
+    AptPackage {
+        name: "runc",
+        provides: "/usr/sbin/runc",
+        why: "the OCI runtime containerd runs containers with",
+    },
+    AptPackage {
+        name: "containernetworking-plugins",
+        provides: "/usr/lib/cni/bridge",
+        why: "CNI plugins (bridge, host-local, loopback) for pod networking",
+    },
+    AptPackage {
+        name: "busybox-static",
+        provides: "/bin/busybox",
+        why: "the static busybox that test images are built from (cargo xtask images)",
+    },
+    AptPackage {
+        name: "docker-registry",
+        provides: "/usr/bin/docker-registry",
+        why: "a local registry serving the test images on 127.0.0.1:5000",
+    },
+    AptPackage {
+        name: "iproute2",
+        provides: "/sbin/ip",
+        why: "ip, for pod network namespaces and routes",
+    },
+    AptPackage {
+        name: "nftables",
+        provides: "/usr/sbin/nft",
+        why: "nft, for kube-proxy's service rules",
     },
 ];
 

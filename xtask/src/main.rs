@@ -2,13 +2,16 @@
 //!
 //! - `up`: install missing Debian packages, build kube-apiserver, start etcd and
 //!   kube-apiserver in `.local-cluster/` (idempotent), write the admin kubeconfig.
-//! - `down [--purge]`: stop them; `--purge` also deletes `.local-cluster/`.
+//! - `images`: build the test images (.local-cluster/images/) and push them to a local
+//!   registry on 127.0.0.1:5000 (started if not running).
+//! - `down [--purge]`: stop them and the registry; `--purge` also deletes `.local-cluster/`.
 //! - `status`: what runs.
 //! - `test`: packages, rustfmt, clippy, build, then `cargo test --workspace`.
 //! - `bench <name>`: run a named benchmark.
 
 mod apt;
 mod bench;
+mod images;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,6 +47,9 @@ enum Cmd {
     },
     /// Show what runs in .local-cluster/.
     Status,
+    /// Build the test images into .local-cluster/images/ and push them to a local
+    /// registry on 127.0.0.1:5000 (started if not running).
+    Images(images::ImagesArgs),
     /// Lint, build and run the whole test suite (what CI runs).
     Test(TestArgs),
     /// Run a named benchmark (`cargo xtask bench --list`).
@@ -108,6 +114,7 @@ fn main() {
         Cmd::Up(args) => up(args),
         Cmd::Down { purge } => down(purge),
         Cmd::Status => status(),
+        Cmd::Images(args) => images::run(&local_cluster_dir(), args),
         Cmd::Test(args) => test(args),
         Cmd::Bench(args) => bench::run(args),
         Cmd::Pki(args) => pki(args),
@@ -246,6 +253,9 @@ fn down(purge: bool) -> Result<()> {
         Some(pid) => println!("stopped etcd (pid {pid})"),
         None => println!("etcd was not running"),
     }
+    if let Some(pid) = images::stop_registry(&dir)? {
+        println!("stopped docker-registry (pid {pid})");
+    }
     if purge {
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
         println!("removed {}", dir.display());
@@ -283,6 +293,13 @@ fn pki(args: PkiArgs) -> Result<()> {
 
 fn status() -> Result<()> {
     let dir = local_cluster_dir();
+    let registry_pid = ferrokube_deploy::images::RegistryPaths::new(&dir).pid_file;
+    if let Some(pid) = running_pid(&registry_pid) {
+        println!(
+            "docker-registry running (pid {pid})  http://{}",
+            images::REGISTRY_ADDR
+        );
+    }
     let paths = ClusterPaths::new(&dir);
     let Some(state) = ClusterState::load(&paths)? else {
         println!(

@@ -147,7 +147,14 @@ pub async fn update_scale(
             spec.insert("replicas".into(), json!(replicas));
         }
         if new.data["spec"] != obj.data["spec"] {
-            new = write::track_subresource_update(server, req.resource, Some(obj), new, &manager, Some("scale"))?;
+            new = write::track_subresource_update(
+                server,
+                req.resource,
+                Some(obj),
+                new,
+                &manager,
+                Some("scale"),
+            )?;
         }
         if dry_run {
             result = Some(new);

@@ -114,7 +114,10 @@ pub fn manager(ctx: &RequestContext) -> Result<String, ApiError> {
             "meta.k8s.io",
             "PatchOptions",
             "",
-            &[api_types::validation::FieldError::too_long("fieldManager", 128)],
+            &[api_types::validation::FieldError::too_long(
+                "fieldManager",
+                128,
+            )],
         )),
         Some(m) => Ok(m.to_string()),
         None => Ok(fieldmanager::manager_from_user_agent(&ctx.user_agent)),
@@ -152,8 +155,14 @@ pub fn track_subresource_update(
         None => None,
     };
     let new_json = serde_json::to_value(&new).map_err(ApiError::internal)?;
-    let tracked =
-        server.field_manager.update(r, old_json.as_ref(), &new_json, manager, subresource, objects::now());
+    let tracked = server.field_manager.update(
+        r,
+        old_json.as_ref(),
+        &new_json,
+        manager,
+        subresource,
+        objects::now(),
+    );
     serde_json::from_value(tracked).map_err(ApiError::internal)
 }
 
@@ -454,7 +463,17 @@ pub async fn update(
             }
         }
         let retry = precondition.is_none();
-        let attempt = replace(server, req, &old, obj.clone(), target, &manager, dry_run, retry).await?;
+        let attempt = replace(
+            server,
+            req,
+            &old,
+            obj.clone(),
+            target,
+            &manager,
+            dry_run,
+            retry,
+        )
+        .await?;
         if let Attempt::Done(stored) = attempt {
             return response(r, ctx, StatusCode::OK, &stored, &decoded.warnings);
         }
@@ -463,7 +482,7 @@ pub async fn update(
 }
 
 enum Attempt {
-    Done(DynamicObject),
+    Done(Box<DynamicObject>),
     /// The object changed between read and write: read it again.
     Retry,
 }
@@ -487,7 +506,7 @@ async fn replace(
         new = track_update(server, r, Some(&old.object), new, manager, target)?;
     }
     match commit(server, req, old, new, dry_run).await {
-        Ok(stored) => Ok(Attempt::Done(stored)),
+        Ok(stored) => Ok(Attempt::Done(Box::new(stored))),
         Err(StorageError::Conflict { .. }) if retry_on_conflict => Ok(Attempt::Retry),
         Err(StorageError::Conflict { .. }) => Err(ApiError::conflict_modified(
             r,
@@ -627,7 +646,9 @@ async fn server_side_apply(
         let now = objects::now();
         let fm = &server.field_manager;
         let applied = match subresource {
-            Some(sub) => fm.apply_subresource(r, sub, live_json.as_ref(), &config, &manager, force, now),
+            Some(sub) => {
+                fm.apply_subresource(r, sub, live_json.as_ref(), &config, &manager, force, now)
+            }
             None => fm.apply(r, live_json.as_ref(), &config, &manager, force, now),
         }
         .map_err(ApiError::from)?;
@@ -638,7 +659,9 @@ async fn server_side_apply(
         match live {
             None => {
                 return match insert(server, req, obj, None, dry_run).await {
-                    Ok(created) => response(r, ctx, StatusCode::CREATED, &created, &decoded.warnings),
+                    Ok(created) => {
+                        response(r, ctx, StatusCode::CREATED, &created, &decoded.warnings)
+                    }
                     // Created by someone else meanwhile: apply onto theirs.
                     Err(e) if e.reason == "AlreadyExists" => continue,
                     Err(e) => Err(e),
@@ -648,7 +671,9 @@ async fn server_side_apply(
                 // Ownership is already in the applied object's managedFields.
                 let new = merge_for_update(r, target, obj, &old.object)?;
                 match commit(server, req, &old, new, dry_run).await {
-                    Ok(stored) => return response(r, ctx, StatusCode::OK, &stored, &decoded.warnings),
+                    Ok(stored) => {
+                        return response(r, ctx, StatusCode::OK, &stored, &decoded.warnings)
+                    }
                     Err(StorageError::Conflict { .. }) => continue,
                     Err(e) => return Err(storage_error(e, req)),
                 }
