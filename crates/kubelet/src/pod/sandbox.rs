@@ -1,0 +1,106 @@
+//! The pod sandbox: a network namespace every container of the pod joins, attached to the
+//! node's pod network with CNI. Blocking (it execs `ip` and the plugins); async callers
+//! use `spawn_blocking`.
+
+use std::net::IpAddr;
+
+use crate::network::{CapabilityArgs, Cni, CniResult, NetNs, NetworkConfigList, PodArgs, Sandbox};
+
+use super::{PodError, Result};
+
+/// The interface name the pod sees (what every Kubernetes runtime uses).
+pub const POD_IFNAME: &str = "eth0";
+
+/// A pod's live sandbox.
+#[derive(Debug, Clone)]
+pub struct PodSandbox {
+    /// The sandbox id: the pod uid (also the CNI container id).
+    pub id: String,
+    /// `<namespace>/<name>`, for messages.
+    pub pod: String,
+    pub netns: NetNs,
+    pub network: NetworkConfigList,
+    pub cni_sandbox: Sandbox,
+    pub result: CniResult,
+}
+
+impl PodSandbox {
+    /// The netns name for a pod: stable (from the uid) so a restarted kubelet finds it.
+    pub fn netns_name(uid: &str) -> String {
+        format!("fk-{uid}")
+    }
+
+    /// Creates the netns and runs CNI ADD. On failure whatever was made is undone, so a
+    /// failed create leaves nothing behind.
+    pub fn create(cni: &Cni, namespace: &str, name: &str, uid: &str) -> Result<PodSandbox> {
+        let pod = format!("{namespace}/{name}");
+        let net_err = |context: &str| {
+            let pod = pod.clone();
+            let context = context.to_string();
+            move |source| PodError::Network {
+                pod,
+                context,
+                source: Box::new(source),
+            }
+        };
+        let network = cni
+            .load_network()
+            .map_err(net_err("loading the CNI network"))?;
+        let netns = NetNs::create(&Self::netns_name(uid))
+            .map_err(net_err("creating the network namespace"))?;
+        let cni_sandbox = Sandbox {
+            container_id: uid.to_string(),
+            netns: netns.path().to_path_buf(),
+            ifname: POD_IFNAME.into(),
+            pod: Some(PodArgs {
+                namespace: namespace.into(),
+                name: name.into(),
+                uid: uid.into(),
+            }),
+            capabilities: CapabilityArgs::default(),
+        };
+        match cni.add(&network, &cni_sandbox) {
+            Ok(result) => Ok(PodSandbox {
+                id: uid.to_string(),
+                pod,
+                netns,
+                network,
+                cni_sandbox,
+                result,
+            }),
+            Err(e) => {
+                // DEL is idempotent and releases a lease a half-done ADD may hold.
+                if let Err(del) = cni.del(&network, &cni_sandbox) {
+                    tracing::warn!(pod = %pod, error = %del, "CNI DEL after failed ADD");
+                }
+                if let Err(rm) = netns.delete() {
+                    tracing::warn!(pod = %pod, error = %rm, "deleting netns after failed ADD");
+                }
+                Err(net_err("CNI ADD")(e))
+            }
+        }
+    }
+
+    /// status.podIPs: the addresses on the pod's interface.
+    pub fn pod_ips(&self) -> Vec<IpAddr> {
+        self.result.pod_ips(POD_IFNAME)
+    }
+
+    /// CNI DEL (releases the IP lease, removes the veth) then deletes the netns. Both
+    /// steps are attempted; either can be retried.
+    pub fn teardown(&self, cni: &Cni) -> Result<()> {
+        let del = cni
+            .del(&self.network, &self.cni_sandbox)
+            .map_err(|source| PodError::Network {
+                pod: self.pod.clone(),
+                context: "CNI DEL".into(),
+                source: Box::new(source),
+            });
+        let rm = self.netns.delete().map_err(|source| PodError::Network {
+            pod: self.pod.clone(),
+            context: "deleting the network namespace".into(),
+            source: Box::new(source),
+        });
+        del.and(rm)
+    }
+}
