@@ -3,6 +3,7 @@
 //! daemon and plugins; the pod workers, node status and the HTTPS API follow.
 
 pub mod config;
+pub mod images;
 pub mod network;
 pub mod node;
 pub mod pod;

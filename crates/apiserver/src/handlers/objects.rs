@@ -79,10 +79,12 @@ pub fn decode_object(
         return Err(ApiError::bad_request("the body of the request is empty"));
     }
     let value = match format {
-        BodyFormat::Protobuf => crate::protobuf::decode(&ctx.body).map_err(|e| match e.status_code() {
-            415 => ApiError::unsupported_media_type(e.to_string()),
-            _ => cannot_handle(r, e),
-        })?,
+        BodyFormat::Protobuf => {
+            crate::protobuf::decode(&ctx.body).map_err(|e| match e.status_code() {
+                415 => ApiError::unsupported_media_type(e.to_string()),
+                _ => cannot_handle(r, e),
+            })?
+        }
         _ => parse_body(&ctx.body, format).map_err(|e| cannot_handle(r, e))?,
     };
     decode_value(server, r, value, FieldValidation::from_query(ctx)?)

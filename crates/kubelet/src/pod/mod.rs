@@ -13,6 +13,7 @@
 //! [`OciSpecInput`]: crate::runtime::OciSpecInput
 
 pub mod containers;
+pub mod manager;
 pub mod sandbox;
 pub mod status;
 pub mod worker;
