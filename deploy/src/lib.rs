@@ -9,12 +9,14 @@
 //! - [`http`]: a tiny blocking HTTP(S) client for health checks.
 //! - [`images`]: test images (static busybox) as OCI layout tarballs, a local registry, push.
 //! - [`local_cluster`]: etcd + kube-apiserver on loopback in one directory.
+//! - [`node`]: containerd, CNI conflist, kubelet credentials/config and the kubelet beside it.
 
 mod fsutil;
 pub mod http;
 pub mod images;
 pub mod kubeconfig;
 pub mod local_cluster;
+pub mod node;
 pub mod pki;
 pub mod process;
 pub mod token_file;

@@ -1,10 +1,14 @@
 //! `cargo xtask <command>`: the project's own tooling.
 //!
-//! - `up`: install missing Debian packages, build kube-apiserver, start etcd and
-//!   kube-apiserver in `.local-cluster/` (idempotent), write the admin kubeconfig.
+//! - `up`: install missing Debian packages, build kube-apiserver and kubelet, start etcd and
+//!   kube-apiserver in `.local-cluster/` (idempotent), write the admin kubeconfig; then (as
+//!   root) a one-node cluster: containerd, the CNI conflist, the kubelet, until the Node is
+//!   Ready (`node.rs`).
 //! - `images`: build the test images (.local-cluster/images/) and push them to a local
 //!   registry on 127.0.0.1:5000 (started if not running).
-//! - `down [--purge]`: stop them and the registry; `--purge` also deletes `.local-cluster/`.
+//! - `down [--purge]`: stop them (kubelet, pod containers, containerd, control plane) and the
+//!   registry; `--purge` also deletes `.local-cluster/`, the kubelet's `fk-*` network
+//!   namespaces and the CNI conflist `up` wrote.
 //! - `status`: what runs.
 //! - `test`: packages, rustfmt, clippy, build, then `cargo test --workspace`.
 //! - `bench <name>`: run a named benchmark.
@@ -12,6 +16,7 @@
 mod apt;
 mod bench;
 mod images;
+mod node;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,11 +42,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Start (or keep) a local etcd + kube-apiserver in .local-cluster/.
+    /// Start (or keep) a local etcd + kube-apiserver in .local-cluster/ and, as root, a
+    /// node (containerd + kubelet) for it.
     Up(UpArgs),
     /// Stop what `up` started.
     Down {
-        /// Also delete .local-cluster/ (etcd data, PKI, logs).
+        /// Also delete .local-cluster/ (etcd data, PKI, logs), the kubelet's fk-* network
+        /// namespaces and the CNI conflist `up` wrote.
         #[arg(long)]
         purge: bool,
     },
@@ -90,7 +97,7 @@ struct UpArgs {
     /// Build and run the release binary instead of the debug one.
     #[arg(long)]
     release: bool,
-    /// Use kube-apiserver from this directory; do not build.
+    /// Use kube-apiserver and kubelet from this directory; do not build.
     #[arg(long, value_name = "DIR")]
     bin_dir: Option<PathBuf>,
     /// Extra IP or DNS name for the serving certificate (repeatable).
@@ -166,9 +173,17 @@ pub fn cargo(args: &[&str], envs: &[(&str, &Path)]) -> Result<()> {
     Ok(())
 }
 
-/// Builds the daemon binaries; returns the directory they are in.
+/// Builds the daemon binaries (kube-apiserver, kubelet); returns the directory they are in.
 pub fn build_binaries(release: bool) -> Result<PathBuf> {
-    let mut args = vec!["build", "-p", "apiserver", "--bins"];
+    build_packages(&["apiserver", "kubelet"], release)
+}
+
+fn build_packages(packages: &[&str], release: bool) -> Result<PathBuf> {
+    let mut args = vec!["build"];
+    for p in packages {
+        args.extend(["-p", p]);
+    }
+    args.push("--bins");
     if release {
         args.push("--release");
     }
@@ -178,10 +193,18 @@ pub fn build_binaries(release: bool) -> Result<PathBuf> {
 
 fn up(args: UpArgs) -> Result<()> {
     apt::ensure_packages()?;
-    let bin_dir = match args.bin_dir {
-        Some(dir) => dir,
-        None => build_binaries(args.release)?,
+    // The control plane must come up even if the kubelet does not build.
+    let (bin_dir, kubelet_built) = match args.bin_dir {
+        Some(dir) => (dir, Ok(())),
+        None => match build_binaries(args.release) {
+            Ok(dir) => (dir, Ok(())),
+            Err(e) => {
+                eprintln!("xtask: building kube-apiserver and kubelet failed; building kube-apiserver alone");
+                (build_packages(&["apiserver"], args.release)?, Err(e))
+            }
+        },
     };
+    let kubelet_bin = bin_dir.join("kubelet");
     let apiserver_bin = bin_dir.join("kube-apiserver");
     let dir = local_cluster_dir();
     let paths = ClusterPaths::new(&dir);
@@ -228,10 +251,18 @@ fn up(args: UpArgs) -> Result<()> {
         paths.token_file.display(),
         paths.admin_token_kubeconfig.display()
     );
+    let node = node::up(
+        &cluster,
+        kubelet_built
+            .map(|()| kubelet_bin.as_path())
+            .context("building the kubelet"),
+    );
     println!();
     println!("export KUBECONFIG={}", cluster.admin_kubeconfig().display());
     cluster.keep_running();
-    Ok(())
+    node.context(
+        "the node did not come up (the control plane runs; `cargo xtask down` stops everything)",
+    )
 }
 
 fn down(purge: bool) -> Result<()> {
@@ -240,6 +271,7 @@ fn down(purge: bool) -> Result<()> {
         println!("nothing to stop: {} does not exist", dir.display());
         return Ok(());
     }
+    node::down(&dir, purge)?;
     let report = stop_dir(
         &dir,
         Path::new("kube-apiserver"),
@@ -322,6 +354,7 @@ fn status() -> Result<()> {
         &paths.apiserver_pid,
         format!("https://127.0.0.1:{}", state.apiserver_port),
     );
+    node::status(&dir);
     println!("kubeconfig      {}", paths.admin_kubeconfig.display());
     Ok(())
 }
