@@ -250,7 +250,8 @@ async fn handle(
         }
         Err(e) => (error_response(&e), MetricLabels::default()),
     };
-    let code = resp.status().as_u16().to_string();
+    let code = resp.status();
+    let code = code.as_str();
     let dry_run = if ctx.query.get("dryRun").is_some() {
         "All"
     } else {
@@ -259,7 +260,7 @@ async fn handle(
     METRICS
         .request_total
         .with_label_values(&[
-            labels.verb.as_str(),
+            labels.verb.as_ref(),
             dry_run,
             labels.group,
             labels.version,
@@ -267,14 +268,14 @@ async fn handle(
             labels.subresource,
             labels.scope,
             "apiserver",
-            &code,
+            code,
         ])
         .inc();
     if labels.verb != "WATCH" {
         METRICS
             .request_duration
             .with_label_values(&[
-                labels.verb.as_str(),
+                labels.verb.as_ref(),
                 dry_run,
                 labels.group,
                 labels.version,
@@ -300,7 +301,7 @@ async fn handle(
 /// Labels of apiserver_request_* (verbs upper-case, as upstream).
 #[derive(Default)]
 struct MetricLabels {
-    verb: String,
+    verb: std::borrow::Cow<'static, str>,
     group: &'static str,
     version: &'static str,
     resource: &'static str,
@@ -315,7 +316,13 @@ impl MetricLabels {
                 verb: match r.verb {
                     "create" => "POST".into(),
                     "update" => "PUT".into(),
-                    other => other.to_uppercase(),
+                    "get" => "GET".into(),
+                    "list" => "LIST".into(),
+                    "watch" => "WATCH".into(),
+                    "patch" => "PATCH".into(),
+                    "delete" => "DELETE".into(),
+                    "deletecollection" => "DELETECOLLECTION".into(),
+                    other => other.to_uppercase().into(),
                 },
                 group: r.resource.group,
                 version: r.resource.version,
@@ -337,7 +344,7 @@ impl MetricLabels {
                 },
             },
             _ => MetricLabels {
-                verb: ctx.method.as_str().to_string(),
+                verb: ctx.method.as_str().to_string().into(),
                 ..Default::default()
             },
         }

@@ -43,6 +43,30 @@ fn cm(name: &str) -> ConfigMap {
     }
 }
 
+/// CPU time (user + system) a process has used so far, from /proc/<pid>/stat.
+fn cpu_time(pid: Option<u32>) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
+    // Fields after the command name (which may contain spaces) start at ") ".
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = if hz > 0 { hz as u64 } else { 100 };
+    Some(Duration::from_micros(ticks * 1_000_000 / hz))
+}
+
+/// CPU a process used between two readings, per operation, in microseconds.
+fn cpu_per_op(before: Option<Duration>, after: Option<Duration>, ops: usize) -> String {
+    match (before, after) {
+        (Some(b), Some(a)) => format!(
+            "{:.0} us",
+            a.saturating_sub(b).as_secs_f64() * 1e6 / ops as f64
+        ),
+        _ => "n/a".to_string(),
+    }
+}
+
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
@@ -86,8 +110,29 @@ async fn creates(api: &Api<ConfigMap>) -> Result<(Duration, Vec<Duration>)> {
     Ok((elapsed, all))
 }
 
-async fn etcd_puts(endpoint: &str, value_len: usize) -> Result<Duration> {
+/// Opens every client connection before timing starts (TLS handshakes are not what the
+/// create figures measure): one cheap GET per client, all at once.
+async fn warm_up(api: &Api<ConfigMap>) -> Result<()> {
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let api = api.clone();
+        tasks.push(tokio::spawn(async move {
+            api.list(&ListParams::default().limit(1)).await?;
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(())
+}
+
+/// Raw etcd writes at the same concurrency: plain puts, or (`txn`) the guarded create
+/// an apiserver must do (put only if the key does not exist yet).
+async fn etcd_puts(endpoint: &str, value_len: usize, txn: bool) -> Result<Duration> {
+    use etcd_client::{Compare, CompareOp, Txn, TxnOp};
     let client = etcd_client::Client::connect([endpoint], None).await?;
+    let prefix = if txn { "/bench-raw-txn" } else { "/bench-raw" };
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let value = vec![b'x'; value_len];
     let started = Instant::now();
@@ -102,8 +147,15 @@ async fn etcd_puts(endpoint: &str, value_len: usize) -> Result<Duration> {
                 if i >= CREATES {
                     break;
                 }
-                kv.put(format!("/bench-raw/{i:05}"), value.clone(), None)
-                    .await?;
+                let key = format!("{prefix}/{i:05}");
+                if txn {
+                    let create = Txn::new()
+                        .when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)])
+                        .and_then([TxnOp::put(key, value.clone(), None)]);
+                    kv.txn(create).await?;
+                } else {
+                    kv.put(key, value.clone(), None).await?;
+                }
             }
             Ok::<_, anyhow::Error>(())
         }));
@@ -194,7 +246,19 @@ async fn main() -> Result<()> {
         .await?;
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "bench");
 
+    warm_up(&api).await?;
+    let (etcd_pid, apiserver_pid) = cluster.pids();
+    let cpu_before = (
+        cpu_time(apiserver_pid),
+        cpu_time(etcd_pid),
+        cpu_time(Some(std::process::id())),
+    );
     let (elapsed, lat) = creates(&api).await?;
+    let cpu_after = (
+        cpu_time(apiserver_pid),
+        cpu_time(etcd_pid),
+        cpu_time(Some(std::process::id())),
+    );
     let create_rate = CREATES as f64 / elapsed.as_secs_f64();
 
     let mut list_cache = Vec::new();
@@ -212,12 +276,17 @@ async fn main() -> Result<()> {
     list_consistent.sort();
 
     let watch = watch_latency(&api).await?;
-    let (_, apiserver_pid) = cluster.pids();
     let rss = apiserver_pid.and_then(rss_kib).unwrap_or(0);
 
     let value_len = serde_json::to_vec(&cm("cm-00000"))?.len() + 200;
-    let etcd_elapsed = etcd_puts(cluster.etcd_endpoint(), value_len).await?;
+    let etcd_before = (cpu_time(etcd_pid), cpu_time(Some(std::process::id())));
+    let etcd_elapsed = etcd_puts(cluster.etcd_endpoint(), value_len, false).await?;
+    let etcd_after = (cpu_time(etcd_pid), cpu_time(Some(std::process::id())));
     let etcd_rate = CREATES as f64 / etcd_elapsed.as_secs_f64();
+    let txn_before = (cpu_time(etcd_pid), cpu_time(Some(std::process::id())));
+    let txn_elapsed = etcd_puts(cluster.etcd_endpoint(), value_len, true).await?;
+    let txn_after = (cpu_time(etcd_pid), cpu_time(Some(std::process::id())));
+    let txn_rate = CREATES as f64 / txn_elapsed.as_secs_f64();
 
     println!("| measure | value |");
     println!("| --- | --- |");
@@ -230,6 +299,29 @@ async fn main() -> Result<()> {
     println!(
         "| ratio apiserver / etcd | {:.2} |",
         create_rate / etcd_rate
+    );
+    println!(
+        "| raw etcd create txns (put if absent; same count, concurrency, values) | {txn_rate:.0} /s |"
+    );
+    println!(
+        "| ratio apiserver / etcd create txns | {:.2} |",
+        create_rate / txn_rate
+    );
+    println!(
+        "| CPU per create: kube-apiserver / etcd / bench client | {} / {} / {} |",
+        cpu_per_op(cpu_before.0, cpu_after.0, CREATES),
+        cpu_per_op(cpu_before.1, cpu_after.1, CREATES),
+        cpu_per_op(cpu_before.2, cpu_after.2, CREATES),
+    );
+    println!(
+        "| CPU per raw put: etcd / bench client | {} / {} |",
+        cpu_per_op(etcd_before.0, etcd_after.0, CREATES),
+        cpu_per_op(etcd_before.1, etcd_after.1, CREATES),
+    );
+    println!(
+        "| CPU per raw create txn: etcd / bench client | {} / {} |",
+        cpu_per_op(txn_before.0, txn_after.0, CREATES),
+        cpu_per_op(txn_before.1, txn_after.1, CREATES),
     );
     println!(
         "| LIST {CREATES} (resourceVersion=0, from cache), median | {} |",

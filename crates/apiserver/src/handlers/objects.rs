@@ -6,9 +6,10 @@ use api_types::table::IncludeObject;
 use api_types::{ApiError, DynamicObject};
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta};
 use kube_core::TypeMeta;
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use crate::negotiate::{self, BodyFormat, Output};
 use crate::server::{full, json_response, ApiServer, Body, RequestContext};
@@ -139,15 +140,77 @@ pub fn decode_value(
             }
         }
     }
-    let object: DynamicObject = serde_json::from_value(value).map_err(|e| cannot_handle(r, e))?;
+    let object = match value {
+        Value::Object(map) => dynamic_from_map(map),
+        other => serde_json::from_value(other),
+    }
+    .map_err(|e| cannot_handle(r, e))?;
     Ok(Decoded { object, warnings })
+}
+
+/// `serde_json::from_value::<DynamicObject>` of a JSON object, without the buffering
+/// serde's `flatten` does: apiVersion and kind (when both are strings) become the
+/// types, `metadata` the typed metadata (default when absent), the rest, in order,
+/// the data. Anything else takes the general path.
+fn dynamic_from_map(mut map: Map<String, Value>) -> Result<DynamicObject, serde_json::Error> {
+    let typed = matches!(
+        (map.get("apiVersion"), map.get("kind")),
+        (Some(Value::String(_)), Some(Value::String(_)))
+    );
+    if !typed {
+        return serde_json::from_value(Value::Object(map));
+    }
+    let (Some(Value::String(api_version)), Some(Value::String(kind))) =
+        (map.shift_remove("apiVersion"), map.shift_remove("kind"))
+    else {
+        return Err(serde::de::Error::custom("apiVersion and kind went missing"));
+    };
+    let metadata = match map.shift_remove("metadata") {
+        Some(m) => ObjectMeta::deserialize(m)?,
+        None => ObjectMeta::default(),
+    };
+    Ok(DynamicObject {
+        types: Some(TypeMeta { api_version, kind }),
+        metadata,
+        data: Value::Object(map),
+    })
+}
+
+/// Room for a typical object's JSON, so encoding rarely has to grow its buffer.
+const ENCODE_CAPACITY: usize = 1024;
+
+fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, serde_json::Error> {
+    let mut out = Vec::with_capacity(ENCODE_CAPACITY);
+    serde_json::to_writer(&mut out, value)?;
+    Ok(out)
+}
+
+/// A `DynamicObject` with other metadata: serialises exactly as the object would
+/// (the same derive over the same fields) without copying its data.
+#[derive(serde::Serialize)]
+struct WithMetadata<'a> {
+    #[serde(flatten)]
+    types: &'a Option<TypeMeta>,
+    metadata: &'a ObjectMeta,
+    #[serde(flatten)]
+    data: &'a Value,
 }
 
 /// The stored form: everything but resourceVersion (etcd's revision is the version).
 pub fn encode_for_storage(obj: &DynamicObject) -> Result<Vec<u8>, ApiError> {
-    let mut o = obj.clone();
-    o.metadata.resource_version = None;
-    serde_json::to_vec(&o).map_err(ApiError::internal)
+    if obj.metadata.resource_version.is_none() {
+        return to_json(obj).map_err(ApiError::internal);
+    }
+    let metadata = ObjectMeta {
+        resource_version: None,
+        ..obj.metadata.clone()
+    };
+    to_json(&WithMetadata {
+        types: &obj.types,
+        metadata: &metadata,
+        data: &obj.data,
+    })
+    .map_err(ApiError::internal)
 }
 
 pub fn set_types(obj: &mut DynamicObject, r: &ResourceInfo) {
@@ -198,7 +261,7 @@ pub fn object_response(
         Output::Json | Output::Discovery { .. } => {
             let bytes = match json {
                 Some(b) => b,
-                None => serde_json::to_vec(obj).map_err(ApiError::internal)?.into(),
+                None => to_json(obj).map_err(ApiError::internal)?.into(),
             };
             Ok(json_response(status, bytes))
         }
@@ -297,4 +360,77 @@ pub fn now_time() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
     k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
         jiff::Timestamp::from_second(secs).unwrap_or_else(|_| jiff::Timestamp::now()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn objects_from_maps_are_what_serde_makes_of_them() {
+        let cases = [
+            json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","labels":{"x":"y"},
+                "creationTimestamp":"2024-01-01T00:00:00Z"},"data":{"k":"v"},"immutable":true}),
+            json!({"kind":"Pod","data":1,"apiVersion":"v1","z":null,"a":[1,2]}),
+            json!({"apiVersion":"v1","kind":"Pod"}),
+            json!({"apiVersion":"v1","kind":"Pod","metadata":null}),
+            json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":5}}),
+            json!({"apiVersion":"v1","kind":"Pod","metadata":[]}),
+            json!({"apiVersion":"v1","kind":"Pod","metadata":{"creationTimestamp":"yesterday"}}),
+            json!({"apiVersion":"v1","kind":"Pod","spec":{},"metadata":{"name":"late"},"status":{}}),
+            json!({"apiVersion":5,"kind":"Pod","metadata":{}}),
+            json!({"apiVersion":"v1","metadata":{}}),
+            json!({"metadata":{"name":"n"},"x":{"y":"z"}}),
+            json!({}),
+        ];
+        for case in cases {
+            let Value::Object(map) = case.clone() else {
+                unreachable!()
+            };
+            let ours = dynamic_from_map(map).map_err(|e| e.to_string());
+            let theirs =
+                serde_json::from_value::<DynamicObject>(case.clone()).map_err(|e| e.to_string());
+            assert_eq!(ours, theirs, "{case}");
+            if let Ok(o) = ours {
+                assert_eq!(
+                    serde_json::to_string(&o).unwrap(),
+                    serde_json::to_string(&theirs.unwrap()).unwrap(),
+                    "key order of {case}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn stored_form_has_no_resource_version_and_keeps_the_rest() {
+        let mut obj: DynamicObject =
+            serde_json::from_value(json!({"apiVersion":"v1","kind":"ConfigMap",
+            "metadata":{"name":"a","namespace":"d","resourceVersion":"7","uid":"u","selfLink":"/x"},
+            "data":{"k":"v"},"binaryData":{"b":"eA=="}}))
+            .unwrap();
+        let expected = |o: &DynamicObject| {
+            let mut o = o.clone();
+            o.metadata.resource_version = None;
+            serde_json::to_vec(&o).unwrap()
+        };
+        assert_eq!(encode_for_storage(&obj).unwrap(), expected(&obj));
+        obj.metadata.resource_version = None;
+        assert_eq!(encode_for_storage(&obj).unwrap(), expected(&obj));
+        obj.types = None;
+        obj.data = Value::Null;
+        assert_eq!(encode_for_storage(&obj).unwrap(), expected(&obj));
+        obj.metadata.resource_version = Some("8".into());
+        assert_eq!(encode_for_storage(&obj).unwrap(), expected(&obj));
+        obj.data = json!([1]);
+        assert_eq!(
+            encode_for_storage(&obj).map_err(|e| e.message),
+            serde_json::to_vec(&{
+                let mut o = obj.clone();
+                o.metadata.resource_version = None;
+                o
+            })
+            .map_err(|e| ApiError::internal(e).message)
+        );
+    }
 }

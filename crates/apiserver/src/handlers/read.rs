@@ -85,13 +85,8 @@ pub async fn get(
         Some(c) => c,
         None => Arc::new(current(server, req).await?),
     };
-    objects::object_response(
-        req.resource,
-        ctx,
-        StatusCode::OK,
-        &obj.object,
-        Some(obj.json.clone()),
-    )
+    let json = obj.json().map_err(|e| storage_error(e, req))?;
+    objects::object_response(req.resource, ctx, StatusCode::OK, &obj.object, Some(json))
 }
 
 /// Parsed label and field selectors of a LIST, DELETECOLLECTION or WATCH.
@@ -243,7 +238,11 @@ pub async fn list(
                 };
                 let objs: Vec<&api_types::DynamicObject> =
                     items.iter().map(|o| &o.object).collect();
-                let encoded: Vec<Bytes> = items.iter().map(|o| o.json.clone()).collect();
+                let encoded = items
+                    .iter()
+                    .map(|o| o.json())
+                    .collect::<Result<Vec<Bytes>, _>>()
+                    .map_err(|e| storage_error(e, req))?;
                 let meta = ListMeta {
                     resource_version: Some(revision.to_string()),
                     ..Default::default()
@@ -317,7 +316,11 @@ pub async fn list(
         ..Default::default()
     };
     let objs: Vec<&api_types::DynamicObject> = items.iter().map(|o| &o.object).collect();
-    let encoded: Vec<Bytes> = items.iter().map(|o| o.json.clone()).collect();
+    let encoded = items
+        .iter()
+        .map(CachedObject::json)
+        .collect::<Result<Vec<Bytes>, _>>()
+        .map_err(|e| storage_error(e, req))?;
     objects::list_response(r, ctx, &objs, &encoded, meta)
 }
 

@@ -31,7 +31,15 @@ struct Encoder {
 
 impl Encoder {
     fn event(&self, kind: EventType, obj: &CachedObject) -> Bytes {
-        let mut out = Vec::with_capacity(obj.json.len() + 40);
+        let json = if self.table && kind != EventType::Bookmark {
+            Bytes::new()
+        } else {
+            match obj.json() {
+                Ok(json) => json,
+                Err(e) => return self.error(&ApiError::internal(e)),
+            }
+        };
+        let mut out = Vec::with_capacity(json.len() + 40);
         out.extend_from_slice(b"{\"type\":\"");
         out.extend_from_slice(kind.as_str().as_bytes());
         out.extend_from_slice(b"\",\"object\":");
@@ -48,7 +56,7 @@ impl Encoder {
             );
             out.extend_from_slice(&serde_json::to_vec(&table).unwrap_or_default());
         } else {
-            out.extend_from_slice(&obj.json);
+            out.extend_from_slice(&json);
         }
         out.extend_from_slice(b"}\n");
         out.into()

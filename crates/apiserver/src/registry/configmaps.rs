@@ -32,9 +32,13 @@ pub fn same_map<V: PartialEq>(
 pub fn validate_config_map(cm: &ConfigMap) -> Vec<FieldError> {
     let mut errs = validate_object_meta(&cm.metadata, true, is_dns1123_subdomain, "metadata");
     let mut total = 0usize;
-    let binary = cm.binary_data.clone().unwrap_or_default();
+    let no_binary = BTreeMap::new();
+    let binary = cm.binary_data.as_ref().unwrap_or(&no_binary);
     for (k, v) in cm.data.iter().flatten() {
-        errs.extend(invalid_each(&key("data", k), k, is_config_map_key(k)));
+        let msgs = is_config_map_key(k);
+        if !msgs.is_empty() {
+            errs.extend(invalid_each(&key("data", k), k, msgs));
+        }
         if binary.contains_key(k) {
             errs.push(FieldError::invalid(
                 key("data", k),
@@ -44,8 +48,11 @@ pub fn validate_config_map(cm: &ConfigMap) -> Vec<FieldError> {
         }
         total = total.saturating_add(v.len());
     }
-    for (k, v) in &binary {
-        errs.extend(invalid_each(&key("binaryData", k), k, is_config_map_key(k)));
+    for (k, v) in binary {
+        let msgs = is_config_map_key(k);
+        if !msgs.is_empty() {
+            errs.extend(invalid_each(&key("binaryData", k), k, msgs));
+        }
         total = total.saturating_add(v.0.len());
     }
     if total > MAX_DATA_SIZE {

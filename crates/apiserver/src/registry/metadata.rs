@@ -383,31 +383,36 @@ pub fn validate_object_meta_generic(
     name_check: NameCheck,
     path: &str,
 ) -> Vec<FieldError> {
+    // Field paths are only built for fields that have something to report: the checks
+    // below find nothing in absent, empty or valid fields.
     let mut errs = Vec::new();
     if let Some(gen) = meta.generate_name.as_deref().filter(|g| !g.is_empty()) {
-        errs.extend(invalid_each(
-            &child(path, "generateName"),
-            gen,
-            name_check(&mask_trailing_dash(gen)),
-        ));
+        let msgs = name_check(&mask_trailing_dash(gen));
+        if !msgs.is_empty() {
+            errs.extend(invalid_each(&child(path, "generateName"), gen, msgs));
+        }
     }
     match meta.name.as_deref().filter(|n| !n.is_empty()) {
         None => errs.push(FieldError::required(
             child(path, "name"),
             "name or generateName is required",
         )),
-        Some(name) => errs.extend(invalid_each(&child(path, "name"), name, name_check(name))),
+        Some(name) => {
+            let msgs = name_check(name);
+            if !msgs.is_empty() {
+                errs.extend(invalid_each(&child(path, "name"), name, msgs));
+            }
+        }
     }
     let ns = meta.namespace.as_deref().unwrap_or("");
     if namespaced {
         if ns.is_empty() {
             errs.push(FieldError::required(child(path, "namespace"), ""));
         } else {
-            errs.extend(invalid_each(
-                &child(path, "namespace"),
-                ns,
-                is_dns1123_label(ns),
-            ));
+            let msgs = is_dns1123_label(ns);
+            if !msgs.is_empty() {
+                errs.extend(invalid_each(&child(path, "namespace"), ns, msgs));
+            }
         }
     } else if !ns.is_empty() {
         errs.push(FieldError::forbidden(
@@ -415,26 +420,33 @@ pub fn validate_object_meta_generic(
             "not allowed on this type",
         ));
     }
-    errs.extend(validate_nonnegative(
-        meta.generation.unwrap_or(0),
-        &child(path, "generation"),
-    ));
-    errs.extend(validate_labels(
-        meta.labels.as_ref(),
-        &child(path, "labels"),
-    ));
-    errs.extend(validate_annotations(
-        meta.annotations.as_ref(),
-        &child(path, "annotations"),
-    ));
-    errs.extend(validate_owner_references(
-        meta.owner_references.as_deref().unwrap_or_default(),
-        &child(path, "ownerReferences"),
-    ));
-    errs.extend(validate_finalizers(
-        meta.finalizers.as_deref().unwrap_or_default(),
-        &child(path, "finalizers"),
-    ));
+    let generation = meta.generation.unwrap_or(0);
+    if generation < 0 {
+        errs.extend(validate_nonnegative(generation, &child(path, "generation")));
+    }
+    if meta.labels.as_ref().is_some_and(|l| !l.is_empty()) {
+        errs.extend(validate_labels(
+            meta.labels.as_ref(),
+            &child(path, "labels"),
+        ));
+    }
+    if meta.annotations.as_ref().is_some_and(|a| !a.is_empty()) {
+        errs.extend(validate_annotations(
+            meta.annotations.as_ref(),
+            &child(path, "annotations"),
+        ));
+    }
+    let owners = meta.owner_references.as_deref().unwrap_or_default();
+    if !owners.is_empty() {
+        errs.extend(validate_owner_references(
+            owners,
+            &child(path, "ownerReferences"),
+        ));
+    }
+    let finalizers = meta.finalizers.as_deref().unwrap_or_default();
+    if !finalizers.is_empty() {
+        errs.extend(validate_finalizers(finalizers, &child(path, "finalizers")));
+    }
     errs
 }
 

@@ -3,7 +3,7 @@
 //! start from a recent resourceVersion. A thousand watchers cost one etcd watch.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use api_types::watch::EventType;
@@ -15,28 +15,56 @@ use tokio::sync::{broadcast, watch, Mutex};
 use super::etcd::EtcdStore;
 use super::{StorageError, Stored};
 
-/// One object as served: decoded, with its resourceVersion set, and pre-encoded.
+/// One object as served: decoded, with its resourceVersion set, and its JSON (encoded
+/// at once for the watch cache, on first use for objects read from etcd, which writes
+/// only look at decoded).
 #[derive(Debug)]
 pub struct CachedObject {
     pub key: String,
     pub revision: i64,
     pub object: DynamicObject,
-    pub json: Bytes,
+    json: OnceLock<Bytes>,
+    /// The length of the stored value, to size the encoding.
+    stored_len: usize,
 }
 
 impl CachedObject {
     /// Decodes a stored value, setting `metadata.resourceVersion` to its revision.
     pub fn decode(stored: &Stored) -> Result<CachedObject, StorageError> {
-        let mut object: DynamicObject = serde_json::from_slice(&stored.value)
-            .map_err(|e| StorageError::Corrupt(format!("{}: {e}", stored.key)))?;
-        object.metadata.resource_version = Some(stored.mod_revision.to_string());
-        let json = serde_json::to_vec(&object).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        CachedObject::from_value(stored.key.clone(), &stored.value, stored.mod_revision)
+    }
+
+    /// As `decode`, from the parts of a stored value (an etcd event's, say).
+    fn from_value(key: String, value: &[u8], revision: i64) -> Result<CachedObject, StorageError> {
+        let mut object: DynamicObject = match serde_json::from_slice(value) {
+            Ok(o) => o,
+            Err(e) => return Err(StorageError::Corrupt(format!("{key}: {e}"))),
+        };
+        object.metadata.resource_version = Some(revision.to_string());
         Ok(CachedObject {
-            key: stored.key.clone(),
-            revision: stored.mod_revision,
+            key,
+            revision,
             object,
-            json: json.into(),
+            json: OnceLock::new(),
+            stored_len: value.len(),
         })
+    }
+
+    /// As `from_value`, encoded at once (what the watch cache keeps and serves).
+    fn encoded(key: String, value: &[u8], revision: i64) -> Result<CachedObject, StorageError> {
+        let obj = CachedObject::from_value(key, value, revision)?;
+        obj.json()?;
+        Ok(obj)
+    }
+
+    /// The object's JSON, as served.
+    pub fn json(&self) -> Result<Bytes, StorageError> {
+        if let Some(json) = self.json.get() {
+            return Ok(json.clone());
+        }
+        let json = encode(&self.object, self.stored_len)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        Ok(self.json.get_or_init(|| json).clone())
     }
 
     /// The same object as of a later revision (a deletion's tombstone carries the
@@ -44,16 +72,31 @@ impl CachedObject {
     fn at_revision(&self, revision: i64) -> CachedObject {
         let mut object = self.object.clone();
         object.metadata.resource_version = Some(revision.to_string());
-        let json = serde_json::to_vec(&object)
-            .map(Bytes::from)
-            .unwrap_or_else(|_| self.json.clone());
+        let json = match encode(&object, self.stored_len) {
+            Ok(json) => OnceLock::from(json),
+            Err(_) => self.json.clone(),
+        };
         CachedObject {
             key: self.key.clone(),
             revision,
             object,
             json,
+            stored_len: self.stored_len,
         }
     }
+}
+
+/// The served JSON of a cached object. It lives as long as the object stays in the
+/// cache, so it is sized to fit: `like` is the length of a similar encoding (the
+/// stored value), and a buffer that had to grow is trimmed.
+fn encode(object: &DynamicObject, like: usize) -> Result<Bytes, serde_json::Error> {
+    // The resourceVersion entry and its digits, with room to spare.
+    let mut json = Vec::with_capacity(like + 48);
+    serde_json::to_writer(&mut json, object)?;
+    if json.capacity() - json.len() > 256 {
+        json.shrink_to_fit();
+    }
+    Ok(json.into())
 }
 
 /// A change seen by the cache.
@@ -246,7 +289,7 @@ impl WatchCache {
     fn replace(&self, items: Vec<Stored>, revision: i64) {
         let mut fresh = BTreeMap::new();
         for stored in &items {
-            match CachedObject::decode(stored) {
+            match CachedObject::encoded(stored.key.clone(), &stored.value, stored.mod_revision) {
                 Ok(obj) => {
                     fresh.insert(stored.key.clone(), Arc::new(obj));
                 }
@@ -306,21 +349,17 @@ impl WatchCache {
     fn apply(&self, event: &etcd_client::Event, revision_hint: i64) {
         let Some(kv) = event.kv() else { return };
         let key = String::from_utf8_lossy(kv.key()).into_owned();
-        let mut state = self.write();
         match event.event_type() {
             EtcdEventType::Put => {
-                let stored = Stored {
-                    key: key.clone(),
-                    value: kv.value().to_vec(),
-                    mod_revision: kv.mod_revision(),
-                };
-                let obj = match CachedObject::decode(&stored) {
+                // Decoded before taking the lock: readers wait only for the insert.
+                let obj = match CachedObject::encoded(key.clone(), kv.value(), kv.mod_revision()) {
                     Ok(o) => Arc::new(o),
                     Err(e) => {
                         tracing::error!(%key, error = %e, "skipping undecodable object");
                         return;
                     }
                 };
+                let mut state = self.write();
                 let previous = state.objects.insert(key, obj.clone());
                 let kind = if previous.is_some() {
                     EventType::Modified
@@ -343,6 +382,7 @@ impl WatchCache {
                 } else {
                     revision_hint
                 };
+                let mut state = self.write();
                 if let Some(prev) = state.objects.remove(&key) {
                     let tomb = Arc::new(prev.at_revision(revision));
                     self.push(
@@ -463,4 +503,50 @@ impl WatchCache {
 enum WatchEnd {
     Compacted,
     Broken(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(value: &str, revision: i64) -> Stored {
+        Stored {
+            key: "/registry/configmaps/d/c".into(),
+            value: value.as_bytes().to_vec(),
+            mod_revision: revision,
+        }
+    }
+
+    /// What the cache served before the JSON was sized and made lazy.
+    fn expected_json(value: &str, revision: i64) -> Vec<u8> {
+        let mut o: DynamicObject = serde_json::from_str(value).unwrap();
+        o.metadata.resource_version = Some(revision.to_string());
+        serde_json::to_vec(&o).unwrap()
+    }
+
+    #[test]
+    fn served_json_is_the_object_with_its_revision() {
+        let values = [
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"d","uid":"u","creationTimestamp":"2024-01-01T00:00:00Z"},"data":{"k":"v"}}"#,
+            // Not in the canonical form: whitespace, key order, an unknown metadata field.
+            r#" { "data" : {"k":"v"}, "metadata": {"uid":"u","name":"c","bogus":1}, "kind":"ConfigMap", "apiVersion":"v1" } "#,
+            r#"{"metadata":{"name":"x"},"spec":{"a":[1,2.5,"\u00e9"]}}"#,
+        ];
+        for value in values {
+            let s = stored(value, 42);
+            let lazy = CachedObject::decode(&s).unwrap();
+            assert_eq!(lazy.json().unwrap().as_ref(), expected_json(value, 42));
+            // Asking twice gives the same bytes.
+            assert_eq!(lazy.json().unwrap(), lazy.json().unwrap());
+            let eager = CachedObject::encoded(s.key.clone(), &s.value, 42).unwrap();
+            assert_eq!(eager.json().unwrap().as_ref(), expected_json(value, 42));
+            let tomb = eager.at_revision(50);
+            assert_eq!(tomb.revision, 50);
+            assert_eq!(tomb.json().unwrap().as_ref(), expected_json(value, 50));
+        }
+        assert!(matches!(
+            CachedObject::decode(&stored("{not json", 1)),
+            Err(StorageError::Corrupt(_))
+        ));
+    }
 }

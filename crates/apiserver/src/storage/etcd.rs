@@ -104,10 +104,13 @@ impl EtcdStore {
         let mut kv = self.client.kv_client();
         let mut resp = kv.get(key, None).await?;
         observe("get", key_type(key), started);
-        Ok(resp.take_kvs().into_iter().next().map(|kv| Stored {
-            key: key.to_string(),
-            mod_revision: kv.mod_revision(),
-            value: kv.value().to_vec(),
+        Ok(resp.take_kvs().into_iter().next().map(|kv| {
+            let mod_revision = kv.mod_revision();
+            Stored {
+                key: key.to_string(),
+                mod_revision,
+                value: kv.into_key_value().1,
+            }
         }))
     }
 
@@ -197,10 +200,15 @@ impl EtcdStore {
         let items = resp
             .take_kvs()
             .into_iter()
-            .map(|kv| Stored {
-                key: String::from_utf8_lossy(kv.key()).into_owned(),
-                mod_revision: kv.mod_revision(),
-                value: kv.value().to_vec(),
+            .map(|kv| {
+                let mod_revision = kv.mod_revision();
+                let (key, value) = kv.into_key_value();
+                Stored {
+                    key: String::from_utf8(key)
+                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                    mod_revision,
+                    value,
+                }
             })
             .collect();
         Ok(ListPage {
@@ -238,7 +246,7 @@ fn conflict_from(key: &str, responses: Vec<TxnOpResponse>) -> StorageError {
                     current: Some(Box::new(Stored {
                         key: key.to_string(),
                         mod_revision: kv.mod_revision(),
-                        value: kv.value().to_vec(),
+                        value: kv.into_key_value().1,
                     })),
                 },
                 None => StorageError::NotFound,
