@@ -18,6 +18,18 @@ use crate::request::ResourceRequest;
 use crate::server::{ApiServer, Body, RequestContext};
 use crate::storage::{CachedObject, StorageError};
 
+/// The `resourceVersion` query parameter of a LIST or WATCH as a number.
+pub fn parse_resource_version(rv: Option<&str>) -> Result<Option<i64>, ApiError> {
+    rv.map(|v| {
+        v.parse::<i64>().map_err(|_| {
+            ApiError::bad_request(format!(
+                "resourceVersion: Invalid value: {v:?}: must be a valid integer"
+            ))
+        })
+    })
+    .transpose()
+}
+
 /// Maps storage failures to upstream's API errors.
 pub fn storage_error(e: StorageError, req: &ResourceRequest) -> ApiError {
     let name = req.name.as_deref().unwrap_or("");
@@ -176,14 +188,7 @@ pub async fn list(
         .query
         .get("resourceVersionMatch")
         .filter(|v| !v.is_empty());
-    let rv_num = match rv {
-        Some(v) => Some(v.parse::<i64>().map_err(|_| {
-            ApiError::bad_request(format!(
-                "resourceVersion: Invalid value: {v:?}: must be a valid integer"
-            ))
-        })?),
-        None => None,
-    };
+    let rv_num = parse_resource_version(rv)?;
     match (rv_match, rv_num) {
         (Some(_), None) => {
             return Err(ApiError::bad_request(

@@ -15,7 +15,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 use rand::Rng;
 use tokio::sync::{broadcast, mpsc};
 
-use super::read::Filter;
+use super::read::{parse_resource_version, Filter};
 use crate::metrics::METRICS;
 use crate::negotiate::{self, Output};
 use crate::request::ResourceRequest;
@@ -146,14 +146,7 @@ pub async fn watch(
         _ => Duration::from_secs(rand::rng().random_range(1800..3600)),
     };
     let rv = ctx.query.get("resourceVersion").filter(|v| !v.is_empty());
-    let rv_num = match rv {
-        Some(v) => Some(v.parse::<i64>().map_err(|_| {
-            ApiError::bad_request(format!(
-                "resourceVersion: Invalid value: {v:?}: must be a valid integer"
-            ))
-        })?),
-        None => None,
-    };
+    let rv_num = parse_resource_version(rv)?;
     let storage = r.storage_resource();
     let cache = server
         .cache(storage)

@@ -119,6 +119,16 @@ struct State {
     initialized: bool,
 }
 
+/// The objects whose key starts with `prefix`, in key order.
+fn objects_under(state: &State, prefix: &str) -> Vec<Arc<CachedObject>> {
+    state
+        .objects
+        .range(prefix.to_string()..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
 pub struct WatchCache {
     pub resource: &'static str,
     prefix: String,
@@ -189,12 +199,7 @@ impl WatchCache {
     /// All objects whose key starts with `prefix`, in key order, and the revision.
     pub fn snapshot(&self, prefix: &str) -> (Vec<Arc<CachedObject>>, i64) {
         let state = self.read();
-        let items = state
-            .objects
-            .range(prefix.to_string()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(_, v)| v.clone())
-            .collect();
+        let items = objects_under(&state, prefix);
         (items, state.revision)
     }
 
@@ -224,12 +229,7 @@ impl WatchCache {
     /// The current objects under `prefix` and a live feed of what follows them.
     pub fn snapshot_and_watch(&self, prefix: &str) -> (Vec<Arc<CachedObject>>, WatchStart) {
         let state = self.read();
-        let items = state
-            .objects
-            .range(prefix.to_string()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(_, v)| v.clone())
-            .collect();
+        let items = objects_under(&state, prefix);
         let live = self.events.subscribe();
         (
             items,
