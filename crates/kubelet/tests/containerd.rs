@@ -5,295 +5,14 @@
 //! cgroups, temp dir) even when an assertion fails. It fails loudly when it cannot run;
 //! set FERROKUBE_SKIP_CONTAINERD_TESTS=1 to skip it explicitly on a dev box without root.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-use kubelet::runtime::oci_layout::sha256_digest;
-use kubelet::runtime::{Containerd, OciSpecInput, TaskIo, TaskState};
+use std::time::Duration;
 
-const CONTAINERD: &str = "/usr/bin/containerd";
-const SHIM: &str = "/usr/bin/containerd-shim-runc-v2";
-const BUSYBOX: &str = "/bin/busybox";
+use kubelet::runtime::{OciSpecInput, TaskIo, TaskState};
+use support::{mounts_under, preflight_runtime, PrivateContainerd};
+
 const IMAGE: &str = "docker.io/ferrokube/busybox-test:1";
-
-/// A private containerd; Drop tears everything down.
-struct PrivateContainerd {
-    child: Child,
-    dir: tempfile::TempDir,
-    namespace: String,
-}
-
-impl PrivateContainerd {
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("containerd.sock")
-    }
-
-    fn start(namespace: &str) -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("ferrokube-ctrd-")
-            .tempdir()
-            .unwrap_or_else(|e| panic!("creating temp dir: {e}"));
-        let d = dir.path().display();
-        let config = format!(
-            r#"version = 2
-root = "{d}/root"
-state = "{d}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "{d}/containerd.sock"
-[ttrpc]
-  address = "{d}/containerd.sock.ttrpc"
-[debug]
-  address = "{d}/debug.sock"
-  level = "info"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "{d}/opt"
-"#
-        );
-        std::fs::write(dir.path().join("config.toml"), config)
-            .unwrap_or_else(|e| panic!("config: {e}"));
-        let log = std::fs::File::create(dir.path().join("containerd.log"))
-            .unwrap_or_else(|e| panic!("log: {e}"));
-        let log2 = log.try_clone().unwrap_or_else(|e| panic!("log: {e}"));
-        let child = Command::new(CONTAINERD)
-            .arg("--config")
-            .arg(dir.path().join("config.toml"))
-            // The shim and runc are found on PATH; cargo's environment may lack sbin.
-            .env(
-                "PATH",
-                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            )
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {CONTAINERD}: {e}"));
-        PrivateContainerd {
-            child,
-            dir,
-            namespace: namespace.to_string(),
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("containerd.log")).unwrap_or_default()
-    }
-
-    async fn connect(&mut self) -> Containerd {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("containerd exited early ({status}):\n{}", self.log());
-            }
-            if self.socket().exists() {
-                if let Ok(c) = Containerd::connect(self.socket(), &self.namespace).await {
-                    if c.version().await.is_ok() {
-                        return c;
-                    }
-                }
-            }
-            if Instant::now() > deadline {
-                panic!("containerd socket not ready after 30s:\n{}", self.log());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-fn kill_pid(pid: i32) {
-    // SAFETY: kill(2) on a pid we started (containerd, its shims, our containers).
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
-    }
-}
-
-/// Pids whose command line mentions `needle` (our temp dir: the shims we caused).
-fn pids_mentioning(needle: &str) -> Vec<i32> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
-            if String::from_utf8_lossy(&cmd).contains(needle) {
-                out.push(pid);
-            }
-        }
-    }
-    out
-}
-
-/// Mount points at or under `root`, deepest first.
-fn mounts_under(root: &Path) -> Vec<String> {
-    let root = root.display().to_string();
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut out: Vec<String> = info
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .filter(|m| m.starts_with(&root))
-        .map(str::to_string)
-        .collect();
-    out.sort_by_key(|m| std::cmp::Reverse(m.len()));
-    out
-}
-
-impl Drop for PrivateContainerd {
-    fn drop(&mut self) {
-        // Container processes first (their cgroups are /<namespace>/<id>), then the shims
-        // and containerd, then mounts, cgroup dirs and runc state; the temp dir goes last.
-        for cg in cgroup_dirs(&self.namespace) {
-            for sub in std::fs::read_dir(&cg).into_iter().flatten().flatten() {
-                let procs =
-                    std::fs::read_to_string(sub.path().join("cgroup.procs")).unwrap_or_default();
-                procs
-                    .lines()
-                    .filter_map(|p| p.parse().ok())
-                    .for_each(kill_pid);
-            }
-        }
-        let needle = self.dir.path().display().to_string();
-        for pid in pids_mentioning(&needle) {
-            if pid != self.child.id() as i32 {
-                kill_pid(pid);
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        for m in mounts_under(self.dir.path()) {
-            if let Ok(c) = std::ffi::CString::new(m) {
-                // SAFETY: plain umount2 with a valid C string; lazy so busy mounts go too.
-                unsafe {
-                    libc::umount2(c.as_ptr(), libc::MNT_DETACH);
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        for cg in cgroup_dirs(&self.namespace) {
-            for sub in std::fs::read_dir(&cg).into_iter().flatten().flatten() {
-                let _ = std::fs::remove_dir(sub.path());
-            }
-            let _ = std::fs::remove_dir(&cg);
-        }
-        let _ = std::fs::remove_dir_all(format!("/run/containerd/runc/{}", self.namespace));
-    }
-}
-
-/// `/sys/fs/cgroup/<controller>/<namespace>` (v1) or `/sys/fs/cgroup/<namespace>` (v2).
-fn cgroup_dirs(namespace: &str) -> Vec<PathBuf> {
-    let mut out = vec![PathBuf::from("/sys/fs/cgroup").join(namespace)];
-    for e in std::fs::read_dir("/sys/fs/cgroup")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        out.push(e.path().join(namespace));
-    }
-    out.into_iter().filter(|p| p.is_dir()).collect()
-}
-
-/// A one-layer OCI image layout tarball: busybox plus applet symlinks.
-fn build_busybox_image(out: &Path, reference: &str) {
-    use std::io::Write;
-    let busybox = std::fs::read(BUSYBOX).unwrap_or_else(|e| panic!("reading {BUSYBOX}: {e}"));
-
-    let mut layer = tar::Builder::new(Vec::new());
-    let mut dir = tar::Header::new_ustar();
-    dir.set_entry_type(tar::EntryType::Directory);
-    dir.set_mode(0o755);
-    dir.set_size(0);
-    layer
-        .append_data(&mut dir, "bin/", std::io::empty())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut file = tar::Header::new_ustar();
-    file.set_mode(0o755);
-    file.set_size(busybox.len() as u64);
-    layer
-        .append_data(&mut file, "bin/busybox", busybox.as_slice())
-        .unwrap_or_else(|e| panic!("{e}"));
-    for applet in ["sh", "sleep", "cat", "echo", "ls"] {
-        let mut link = tar::Header::new_ustar();
-        link.set_entry_type(tar::EntryType::Symlink);
-        link.set_mode(0o777);
-        link.set_size(0);
-        layer
-            .append_link(&mut link, format!("bin/{applet}"), "busybox")
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    let layer_tar = layer.into_inner().unwrap_or_else(|e| panic!("{e}"));
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&layer_tar).unwrap_or_else(|e| panic!("{e}"));
-    let layer_gz = gz.finish().unwrap_or_else(|e| panic!("{e}"));
-
-    let config = serde_json::to_vec(&serde_json::json!({
-        "architecture": kubelet::runtime::oci_layout::host_arch(), "os": "linux",
-        "config": {"Env": ["PATH=/bin"], "Cmd": ["sh"]},
-        "rootfs": {"type": "layers", "diff_ids": [sha256_digest(&layer_tar)]},
-    }))
-    .unwrap_or_else(|e| panic!("{e}"));
-    let manifest = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": sha256_digest(&config), "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": sha256_digest(&layer_gz), "size": layer_gz.len()}],
-    }))
-    .unwrap_or_else(|e| panic!("{e}"));
-    let index = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2,
-        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-                       "digest": sha256_digest(&manifest), "size": manifest.len(),
-                       "annotations": {"io.containerd.image.name": reference,
-                                       "org.opencontainers.image.ref.name": "1"}}],
-    }))
-    .unwrap_or_else(|e| panic!("{e}"));
-
-    let f = std::fs::File::create(out).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
-    let mut tarball = tar::Builder::new(f);
-    let mut add = |name: String, data: &[u8]| {
-        let mut h = tar::Header::new_ustar();
-        h.set_mode(0o644);
-        h.set_size(data.len() as u64);
-        tarball
-            .append_data(&mut h, name, data)
-            .unwrap_or_else(|e| panic!("{e}"));
-    };
-    add("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#);
-    add("index.json".into(), &index);
-    for blob in [&layer_gz, &config, &manifest] {
-        let digest = sha256_digest(blob);
-        add(
-            format!("blobs/sha256/{}", digest.trim_start_matches("sha256:")),
-            blob,
-        );
-    }
-    tarball.finish().unwrap_or_else(|e| panic!("{e}"));
-}
-
-fn preflight() -> Result<(), String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Err("must run as root (containerd, overlayfs and runc need it)".into());
-    }
-    for bin in [CONTAINERD, SHIM, BUSYBOX] {
-        if !Path::new(bin).exists() {
-            return Err(format!(
-                "{bin} is missing: apt-get install -y containerd runc busybox-static"
-            ));
-        }
-    }
-    if !["/usr/sbin/runc", "/usr/bin/runc"]
-        .iter()
-        .any(|p| Path::new(p).exists())
-    {
-        return Err("runc is missing: apt-get install -y runc".into());
-    }
-    Ok(())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn containerd_runtime_end_to_end() {
@@ -301,7 +20,7 @@ async fn containerd_runtime_end_to_end() {
         eprintln!("containerd_runtime_end_to_end SKIPPED: FERROKUBE_SKIP_CONTAINERD_TESTS is set");
         return;
     }
-    if let Err(why) = preflight() {
+    if let Err(why) = preflight_runtime() {
         panic!("containerd integration test cannot run: {why} (set FERROKUBE_SKIP_CONTAINERD_TESTS=1 to skip)");
     }
     let namespace = format!("ferrokube-test-{}", uuid::Uuid::new_v4().simple());
@@ -317,7 +36,8 @@ async fn containerd_runtime_end_to_end() {
 
     // import
     let tarball = daemon.dir.path().join("busybox.tar");
-    build_busybox_image(&tarball, IMAGE);
+    ferrokube_deploy::images::build_busybox_image(&tarball, IMAGE)
+        .unwrap_or_else(|e| panic!("building the test image: {e:#}"));
     let imported = ctr
         .import_image(&tarball)
         .await

@@ -1,6 +1,8 @@
-//! Shared test fixtures for tests/pod.rs: a private containerd 1.6 and a private CNI
-//! bridge network, each torn down by Drop even when an assertion fails. Same approach
-//! as tests/containerd.rs and tests/cni.rs (kept there unchanged).
+//! Shared test fixtures: a private containerd 1.6 and a private CNI bridge network,
+//! each torn down by Drop even when an assertion fails.
+
+// Each test binary uses part of the fixtures.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -16,6 +18,26 @@ pub const CNI_BIN_DIRS: &[&str] = &["/usr/lib/cni", "/opt/cni/bin"];
 
 /// Err with an actionable message when this machine cannot run the test.
 pub fn preflight() -> Result<(), String> {
+    preflight_runtime()?;
+    if Command::new("ip").arg("-V").output().is_err() {
+        return Err("iproute2 is missing: apt-get install -y iproute2".into());
+    }
+    for plugin in ["bridge", "host-local", "portmap", "loopback"] {
+        if !CNI_BIN_DIRS
+            .iter()
+            .any(|d| Path::new(d).join(plugin).is_file())
+        {
+            return Err(format!(
+                "CNI plugin {plugin} not in {CNI_BIN_DIRS:?}: apt-get install -y containernetworking-plugins"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Err when this machine cannot run a private containerd (root, containerd, runc,
+/// busybox).
+pub fn preflight_runtime() -> Result<(), String> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return Err("must run as root (containerd, runc, netns, bridges need it)".into());
@@ -32,19 +54,6 @@ pub fn preflight() -> Result<(), String> {
         .any(|p| Path::new(p).exists())
     {
         return Err("runc is missing: apt-get install -y runc".into());
-    }
-    if Command::new("ip").arg("-V").output().is_err() {
-        return Err("iproute2 is missing: apt-get install -y iproute2".into());
-    }
-    for plugin in ["bridge", "host-local", "portmap", "loopback"] {
-        if !CNI_BIN_DIRS
-            .iter()
-            .any(|d| Path::new(d).join(plugin).is_file())
-        {
-            return Err(format!(
-                "CNI plugin {plugin} not in {CNI_BIN_DIRS:?}: apt-get install -y containernetworking-plugins"
-            ));
-        }
     }
     Ok(())
 }
@@ -63,7 +72,7 @@ impl PrivateContainerd {
 
     pub fn start(namespace: &str) -> Self {
         let dir = tempfile::Builder::new()
-            .prefix("ferrokube-pod-")
+            .prefix("ferrokube-ctrd-")
             .tempdir()
             .unwrap_or_else(|e| panic!("creating temp dir: {e}"));
         let d = dir.path().display();
