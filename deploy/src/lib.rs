@@ -9,8 +9,10 @@
 //! - [`http`]: a tiny blocking HTTP(S) client for health checks.
 //! - [`images`]: test images (static busybox) as OCI layout tarballs, a local registry, push.
 //! - [`local_cluster`]: etcd + kube-apiserver on loopback in one directory.
+//! - [`components`]: kube-scheduler, kube-controller-manager, kube-proxy, coredns-addon.
 //! - [`node`]: containerd, CNI conflist, kubelet credentials/config and the kubelet beside it.
 
+pub mod components;
 mod fsutil;
 pub mod http;
 pub mod images;

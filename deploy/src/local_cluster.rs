@@ -587,6 +587,11 @@ impl LocalCluster {
         .arg(self.etcd_endpoint())
         .arg("--service-cluster-ip-range")
         .arg(SERVICE_CLUSTER_IP_RANGE)
+        // kubelet-streaming: the identity logs/exec/port-forward use towards kubelets.
+        .arg("--kubelet-client-certificate")
+        .arg(&pki.apiserver_kubelet_client().cert)
+        .arg("--kubelet-client-key")
+        .arg(&pki.apiserver_kubelet_client().key)
         .args(&self.config.extra_apiserver_args)
     }
 

@@ -69,6 +69,9 @@ pub struct NodePaths {
     /// `<root-dir>/images`: tarballs the kubelet imports at start.
     pub images_dir: PathBuf,
     pub busybox_tar: PathBuf,
+    /// The kubelet's `--registry-config` (k3s-style registries.yaml: docker.io mirrored by
+    /// the local docker-registry).
+    pub registries_config: PathBuf,
     /// Names the conflist `up` wrote (so `down --purge` removes that file and no other).
     pub cni_record: PathBuf,
 }
@@ -89,6 +92,7 @@ impl NodePaths {
             kubelet_pid: dir.join("run/kubelet.pid"),
             kubelet_log: dir.join("logs/kubelet.log"),
             busybox_tar: images_dir.join("busybox.tar"),
+            registries_config: kubelet_root.join("registries.yaml"),
             cni_record: dir.join("run/cni-conflist-written"),
             images_dir,
             kubelet_root,
@@ -328,6 +332,24 @@ pub fn kubelet_config_yaml(runtime_socket: &Path) -> String {
     )
 }
 
+/// The registries.yaml `up` writes: docker.io (and so `image: busybox`) pulled from the
+/// plain-HTTP registry at `mirror_addr` (e.g. `127.0.0.1:5000`), the registry itself
+/// only as a fallback.
+pub fn registries_yaml(mirror_addr: &str) -> String {
+    format!("mirrors:\n  docker.io:\n    endpoint:\n      - \"http://{mirror_addr}\"\n")
+}
+
+/// Writes [`registries_yaml`] to `paths.registries_config`.
+pub fn write_registries_config(paths: &NodePaths, mirror_addr: &str) -> Result<()> {
+    if let Some(dir) = paths.registries_config.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    write_public(
+        &paths.registries_config,
+        registries_yaml(mirror_addr).as_bytes(),
+    )
+}
+
 /// The node's client certificate (CN=system:node:<name>, O=system:nodes) and a kubeconfig
 /// with it at `paths.kubelet_kubeconfig`.
 pub fn write_kubelet_kubeconfig(
@@ -340,7 +362,23 @@ pub fn write_kubelet_kubeconfig(
     let user = format!("system:node:{node_name}");
     let pair = pki.ensure_client_cert("kubelet", &user, &["system:nodes"])?;
     Kubeconfig::with_client_cert(cluster_name, server, &pki.ca_pem()?, &user, &pair)?
-        .write(&paths.kubelet_kubeconfig)
+        .write(&paths.kubelet_kubeconfig)?;
+    // kubelet-streaming: the kubelet API's serving certificate and the CA its clients
+    // (the apiserver) must present certificates from, copied beside the kubeconfig.
+    let serving = pki.ensure_kubelet_serving_cert(
+        node_name,
+        &["localhost".to_string(), "127.0.0.1".to_string()],
+    )?;
+    let dir = kubelet_pki_dir(paths);
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    write_public(&dir.join("kubelet.crt"), serving.cert_pem()?.as_bytes())?;
+    crate::fsutil::write_private(&dir.join("kubelet.key"), serving.key_pem()?.as_bytes())?;
+    write_public(&dir.join("ca.crt"), pki.ca_pem()?.as_bytes())
+}
+
+/// kubelet-streaming: `<node dir>/kubelet-pki` (kubelet.crt, kubelet.key, ca.crt).
+pub fn kubelet_pki_dir(paths: &NodePaths) -> PathBuf {
+    paths.dir.join("kubelet-pki")
 }
 
 /// Writes the KubeletConfiguration and, if missing, the busybox image tarball.
@@ -394,7 +432,21 @@ pub fn ensure_kubelet(
     .arg(format!("unix://{}", runtime_socket.display()))
     .arg("--hostname-override")
     .arg(node_name)
+    .arg("--registry-config")
+    .arg(&paths.registries_config)
     .env("PATH", DAEMON_PATH);
+    // kubelet-streaming: HTTPS on :10250 with the cluster CA for client certificates.
+    let kpki = kubelet_pki_dir(paths);
+    let spec = if kpki.join("ca.crt").exists() {
+        spec.arg("--tls-cert-file")
+            .arg(kpki.join("kubelet.crt"))
+            .arg("--tls-private-key-file")
+            .arg(kpki.join("kubelet.key"))
+            .arg("--client-ca-file")
+            .arg(kpki.join("ca.crt"))
+    } else {
+        spec
+    };
     Ok((Daemon::spawn(&spec)?, true))
 }
 

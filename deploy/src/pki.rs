@@ -47,6 +47,9 @@ pub const RENEW_BEFORE_DAYS: u64 = 30;
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Options for [`ensure_pki_with`].
+/// File name (without extension) of the apiserver's client certificate for kubelets.
+pub const APISERVER_KUBELET_CLIENT: &str = "apiserver-kubelet-client";
+
 #[derive(Debug, Clone, Default)]
 pub struct PkiOptions {
     /// Extra subject alternative names for the apiserver certificate: IP addresses or DNS
@@ -109,6 +112,29 @@ impl Pki {
     /// `admin.crt` / `admin.key`: CN=kubernetes-admin, O=system:masters.
     pub fn admin(&self) -> CertPair {
         CertPair::in_dir(&self.dir, "admin")
+    }
+
+    /// `apiserver-kubelet-client.crt` / `.key`: the apiserver's identity towards kubelets
+    /// (CN=kube-apiserver-kubelet-client, O=system:masters), as kubeadm names it.
+    pub fn apiserver_kubelet_client(&self) -> CertPair {
+        CertPair::in_dir(&self.dir, APISERVER_KUBELET_CLIENT)
+    }
+
+    /// Makes sure `kubelet-serving-<node>.crt` / `.key` hold a serving certificate for
+    /// the kubelet API of `node` (CN=system:node:<node>), valid for `sans` (the node's IPs
+    /// and host names) and the node name.
+    pub fn ensure_kubelet_serving_cert(&self, node: &str, sans: &[String]) -> Result<CertPair> {
+        let mut all = vec![node.to_string()];
+        for s in sans {
+            if !all.contains(s) {
+                all.push(s.clone());
+            }
+        }
+        self.ensure_serving_cert(
+            &format!("kubelet-serving-{node}"),
+            &format!("system:node:{node}"),
+            &all,
+        )
     }
 
     /// The CA certificate PEM.
@@ -186,6 +212,11 @@ pub fn ensure_pki_with(dir: &Path, options: &PkiOptions) -> Result<Pki> {
     }
     pki.ensure_serving_cert("apiserver", "kube-apiserver", &sans)?;
     pki.ensure_client_cert("admin", ADMIN_USER, &[ADMIN_GROUP])?;
+    pki.ensure_client_cert(
+        APISERVER_KUBELET_CLIENT,
+        "kube-apiserver-kubelet-client",
+        &[ADMIN_GROUP],
+    )?;
     Ok(pki)
 }
 

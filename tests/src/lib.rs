@@ -42,6 +42,8 @@ use ferrokube_deploy::local_cluster::{LocalCluster, LocalClusterConfig, CLUSTER_
 
 pub use ferrokube_deploy;
 
+pub mod hollow;
+
 /// How long one kubectl (or etcdctl) run may take before it is killed and reported.
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 

@@ -66,6 +66,22 @@ pub const PACKAGES: &[AptPackage] = &[
         provides: "/usr/sbin/nft",
         why: "nft, for kube-proxy's service rules",
     },
+    // coredns-addon: its tests and `cargo xtask bench dns`.
+    AptPackage {
+        name: "dnsutils",
+        provides: "/usr/bin/dig",
+        why: "dig, the resolver coredns-addon's tests check answers with",
+    },
+    AptPackage {
+        name: "nsd",
+        provides: "/usr/sbin/nsd",
+        why: "an authoritative DNS server: the upstream in coredns-addon's tests, the baseline of `bench dns`",
+    },
+    AptPackage {
+        name: "dnsperf",
+        provides: "/usr/bin/dnsperf",
+        why: "dnsperf, the load generator of `cargo xtask bench dns`",
+    },
 ];
 
 fn installed(pkg: &AptPackage) -> bool {
@@ -133,6 +149,16 @@ pub fn ensure_packages() -> Result<()> {
             "still not installed after apt-get install: {}",
             still.join(" ")
         );
+    }
+    // Under systemd, Debian starts a freshly installed nsd on port 53, where the cluster
+    // DNS add-on must listen: the tests run their own nsd on loopback, so stop ours.
+    if missing.iter().any(|p| p.name == "nsd")
+        && std::path::Path::new("/run/systemd/system").exists()
+    {
+        eprintln!("xtask: disabling the nsd service the package started (tests run their own nsd)");
+        if let Err(e) = run(&["systemctl", "disable", "--now", "nsd.service"]) {
+            eprintln!("xtask: warning: {e:#}");
+        }
     }
     Ok(())
 }

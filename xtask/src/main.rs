@@ -1,9 +1,9 @@
 //! `cargo xtask <command>`: the project's own tooling.
 //!
-//! - `up`: install missing Debian packages, build kube-apiserver and kubelet, start etcd and
-//!   kube-apiserver in `.local-cluster/` (idempotent), write the admin kubeconfig; then (as
-//!   root) a one-node cluster: containerd, the CNI conflist, the kubelet, until the Node is
-//!   Ready (`node.rs`).
+//! - `up`: install missing Debian packages, build the daemons, start etcd, kube-apiserver,
+//!   kube-scheduler and kube-controller-manager in `.local-cluster/` (idempotent), write the
+//!   admin kubeconfig; then (as root) a one-node cluster: containerd, the CNI conflist, the
+//!   kubelet until the Node is Ready (`node.rs`), kube-proxy and coredns-addon.
 //! - `images`: build the test images (.local-cluster/images/) and push them to a local
 //!   registry on 127.0.0.1:5000 (started if not running).
 //! - `down [--purge]`: stop them (kubelet, pod containers, containerd, control plane) and the
@@ -24,6 +24,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use ferrokube_deploy::components::{self, Addon, AddonPaths};
 use ferrokube_deploy::local_cluster::{
     running_pid, stop_dir, ClusterPaths, ClusterState, LocalCluster, LocalClusterConfig,
     DEFAULT_ETCD_BIN,
@@ -173,9 +174,20 @@ pub fn cargo(args: &[&str], envs: &[(&str, &Path)]) -> Result<()> {
     Ok(())
 }
 
-/// Builds the daemon binaries (kube-apiserver, kubelet); returns the directory they are in.
+/// Every daemon's package: kube-apiserver, kubelet, kube-scheduler,
+/// kube-controller-manager, kube-proxy, coredns-addon.
+pub const DAEMON_PACKAGES: &[&str] = &[
+    "apiserver",
+    "kubelet",
+    "scheduler",
+    "controller-manager",
+    "kube-proxy",
+    "coredns-addon",
+];
+
+/// Builds the daemon binaries; returns the directory they are in.
 pub fn build_binaries(release: bool) -> Result<PathBuf> {
-    build_packages(&["apiserver", "kubelet"], release)
+    build_packages(DAEMON_PACKAGES, release)
 }
 
 fn build_packages(packages: &[&str], release: bool) -> Result<PathBuf> {
@@ -199,7 +211,7 @@ fn up(args: UpArgs) -> Result<()> {
         None => match build_binaries(args.release) {
             Ok(dir) => (dir, Ok(())),
             Err(e) => {
-                eprintln!("xtask: building kube-apiserver and kubelet failed; building kube-apiserver alone");
+                eprintln!("xtask: building the daemons failed; building kube-apiserver alone");
                 (build_packages(&["apiserver"], args.release)?, Err(e))
             }
         },
@@ -251,12 +263,22 @@ fn up(args: UpArgs) -> Result<()> {
         paths.token_file.display(),
         paths.admin_token_kubeconfig.display()
     );
+    // The control plane's own daemons; a failure is reported, the rest still comes up.
+    let node_name = ferrokube_deploy::node::hostname().unwrap_or_else(|_| "localhost".into());
+    for addon in [Addon::Scheduler, Addon::ControllerManager] {
+        start_addon(addon, &bin_dir, &cluster, &node_name);
+    }
     let node = node::up(
         &cluster,
         kubelet_built
             .map(|()| kubelet_bin.as_path())
             .context("building the kubelet"),
     );
+    if node.is_ok() {
+        for addon in [Addon::KubeProxy, Addon::CoreDns] {
+            start_addon(addon, &bin_dir, &cluster, &node_name);
+        }
+    }
     println!();
     println!("export KUBECONFIG={}", cluster.admin_kubeconfig().display());
     cluster.keep_running();
@@ -265,11 +287,41 @@ fn up(args: UpArgs) -> Result<()> {
     )
 }
 
+/// Starts (or adopts) one add-on daemon and prints a status line; failures are printed,
+/// not fatal, so one broken daemon does not hide the others.
+fn start_addon(addon: Addon, bin_dir: &Path, cluster: &LocalCluster, node_name: &str) {
+    let paths = cluster.paths();
+    if addon.needs_root() && !ferrokube_deploy::node::is_root() {
+        println!("{:<15} not started (needs root)", addon.binary());
+        return;
+    }
+    match components::ensure(
+        addon,
+        bin_dir,
+        paths,
+        cluster.pki(),
+        &cluster.server_url(),
+        node_name,
+    ) {
+        Ok((daemon, started)) => println!(
+            "{:<15} pid {:<8} {}  log {}",
+            addon.binary(),
+            daemon.pid(),
+            if started { "started" } else { "running" },
+            daemon.log_file().display()
+        ),
+        Err(e) => println!("{:<15} FAILED: {e:#}", addon.binary()),
+    }
+}
+
 fn down(purge: bool) -> Result<()> {
     let dir = local_cluster_dir();
     if !dir.exists() {
         println!("nothing to stop: {} does not exist", dir.display());
         return Ok(());
+    }
+    for (name, pid) in components::stop_all(&dir)? {
+        println!("stopped {name} (pid {pid})");
     }
     node::down(&dir, purge)?;
     let report = stop_dir(
@@ -354,6 +406,10 @@ fn status() -> Result<()> {
         &paths.apiserver_pid,
         format!("https://127.0.0.1:{}", state.apiserver_port),
     );
+    for addon in Addon::ALL {
+        let p = AddonPaths::new(&paths, addon);
+        show(addon.binary(), &p.pid, p.log.display().to_string());
+    }
     node::status(&dir);
     println!("kubeconfig      {}", paths.admin_kubeconfig.display());
     Ok(())

@@ -5,8 +5,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use ferrokube_deploy::images::{
+    push_to_registry, start_registry, RegistryPaths, DEFAULT_REGISTRY_BIN,
+};
 use ferrokube_deploy::local_cluster::{running_pid, LocalCluster, CLUSTER_NAME};
 use ferrokube_deploy::node::{self, CniSetup, ContainerdKind, NodePaths, CNI_CONF_DIR, POD_CIDR};
+
+use crate::images::REGISTRY_ADDR;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -57,6 +62,7 @@ pub fn up(cluster: &LocalCluster, kubelet_bin: Result<&Path>) -> Result<()> {
     )
     .context("the kubelet's kubeconfig")?;
     node::write_kubelet_files(&paths, &containerd.socket).context("the kubelet's files")?;
+    serve_busybox(cluster.dir(), &paths)?;
 
     if let (Some(pid), Ok(built)) = (
         running_pid(&paths.kubelet_pid),
@@ -86,7 +92,39 @@ pub fn up(cluster: &LocalCluster, kubelet_bin: Result<&Path>) -> Result<()> {
         &paths.kubelet_log,
         READY_TIMEOUT,
     )?;
-    println!("node            {node_name} Ready (podCIDR {POD_CIDR}, image busybox preloaded)");
+    println!(
+        "node            {node_name} Ready (podCIDR {POD_CIDR}, docker.io mirrored by http://{REGISTRY_ADDR})"
+    );
+    Ok(())
+}
+
+/// The local docker-registry (started or adopted) with the busybox image pushed as
+/// `library/busybox:latest`, and the kubelet's registries.yaml pointing docker.io at it:
+/// `image: busybox` (pull policy Always) pulls offline.
+fn serve_busybox(dir: &Path, paths: &NodePaths) -> Result<()> {
+    let registry = start_registry(Path::new(DEFAULT_REGISTRY_BIN), dir, REGISTRY_ADDR, true)
+        .with_context(|| {
+            format!(
+                "starting docker-registry, the node's docker.io mirror (log {})",
+                RegistryPaths::new(dir).log_file.display()
+            )
+        })?;
+    let digest = push_to_registry(
+        &paths.busybox_tar,
+        REGISTRY_ADDR,
+        "library/busybox",
+        "latest",
+    )
+    .context("pushing busybox to the local registry")?;
+    println!(
+        "docker-registry pid {:<8} http://{REGISTRY_ADDR}  library/busybox:latest {digest}",
+        registry.pid()
+    );
+    node::write_registries_config(paths, REGISTRY_ADDR).context("the kubelet's registries.yaml")?;
+    println!(
+        "registries      {} (docker.io -> http://{REGISTRY_ADDR})",
+        paths.registries_config.display()
+    );
     Ok(())
 }
 

@@ -1,5 +1,7 @@
-//! Objects every cluster starts with: the system namespaces and the `kubernetes`
-//! Service, created when missing (as upstream's bootstrap controller does).
+//! Objects every cluster starts with: the system namespaces, the `kubernetes` Service
+//! with its Endpoints and EndpointSlice naming this apiserver (upstream's endpoint
+//! reconciler), and the system PriorityClasses, created when missing (as upstream's
+//! bootstrap controllers do).
 
 use std::time::Duration;
 
@@ -50,6 +52,52 @@ fn kubernetes_service(ip: &str, port: u16) -> serde_json::Value {
     })
 }
 
+fn stamp() -> String {
+    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+        .unwrap_or_else(|_| jiff::Timestamp::now())
+        .to_string()
+}
+
+fn priority_class(name: &str, value: i32) -> serde_json::Value {
+    json!({
+        "apiVersion": "scheduling.k8s.io/v1",
+        "kind": "PriorityClass",
+        "metadata": { "name": name, "uid": uuid::Uuid::new_v4().to_string(), "creationTimestamp": stamp() },
+        "value": value,
+        "globalDefault": false,
+        "preemptionPolicy": "PreemptLowerPriority",
+        "description": "Used for system critical pods that must not be moved from their current node.",
+    })
+}
+
+fn kubernetes_endpoints(address: &str, port: u16) -> serde_json::Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {
+            "name": "kubernetes", "namespace": "default",
+            "uid": uuid::Uuid::new_v4().to_string(), "creationTimestamp": stamp(),
+            "labels": { "endpointslice.kubernetes.io/skip-mirror": "true" },
+        },
+        "subsets": [{ "addresses": [{ "ip": address }], "ports": [{ "name": "https", "port": port, "protocol": "TCP" }] }],
+    })
+}
+
+fn kubernetes_endpointslice(address: &str, port: u16) -> serde_json::Value {
+    json!({
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": "kubernetes", "namespace": "default",
+            "uid": uuid::Uuid::new_v4().to_string(), "creationTimestamp": stamp(),
+            "labels": { "kubernetes.io/service-name": "kubernetes" },
+        },
+        "addressType": if address.contains(':') { "IPv6" } else { "IPv4" },
+        "endpoints": [{ "addresses": [address], "conditions": { "ready": true } }],
+        "ports": [{ "name": "https", "port": port, "protocol": "TCP" }],
+    })
+}
+
 async fn ensure(
     store: &EtcdStore,
     key: &str,
@@ -65,9 +113,36 @@ async fn ensure(
 }
 
 /// Creates the bootstrap objects, retrying while etcd is unreachable.
-pub async fn run(store: EtcdStore, service_ip: Option<String>, secure_port: u16) {
+pub async fn run(
+    store: EtcdStore,
+    service_ip: Option<String>,
+    advertise: Option<std::net::IpAddr>,
+    secure_port: u16,
+) {
     loop {
         let mut result = Ok(());
+        for (name, value) in [
+            crate::admission::priority::SYSTEM_CLUSTER_CRITICAL,
+            crate::admission::priority::SYSTEM_NODE_CRITICAL,
+        ] {
+            let key = store.key("priorityclasses", None, name);
+            if let Err(e) = ensure(&store, &key, &priority_class(name, value)).await {
+                result = Err(e);
+            }
+        }
+        if let (Some(_), Some(addr)) = (&service_ip, advertise) {
+            let addr = addr.to_string();
+            let key = store.key("endpoints", Some("default"), "kubernetes");
+            if let Err(e) = ensure(&store, &key, &kubernetes_endpoints(&addr, secure_port)).await {
+                result = Err(e);
+            }
+            let key = store.key("endpointslices", Some("default"), "kubernetes");
+            if let Err(e) =
+                ensure(&store, &key, &kubernetes_endpointslice(&addr, secure_port)).await
+            {
+                result = Err(e);
+            }
+        }
         for ns in SYSTEM_NAMESPACES {
             if let Err(e) = ensure(&store, &store.key("namespaces", None, ns), &namespace(ns)).await
             {

@@ -92,9 +92,16 @@ pub async fn build(options: Options) -> anyhow::Result<Arc<ApiServer>> {
         options,
     });
     let service_ip = server.services.first().map(|ip| ip.to_string());
+    // The address in the `kubernetes` Endpoints: --advertise-address, else a specific
+    // --bind-address (upstream would pick the host's default-route address).
+    let advertise = server
+        .options
+        .advertise_address
+        .or(Some(server.options.bind_address).filter(|a| !a.is_unspecified()));
     tokio::spawn(bootstrap::run(
         store.clone(),
         service_ip,
+        advertise,
         server.options.secure_port,
     ));
     let health = server.clone();

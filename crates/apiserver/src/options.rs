@@ -98,4 +98,22 @@ pub struct Options {
     /// Log format: text or json.
     #[arg(long = "logging-format", default_value = "text")]
     pub logging_format: String,
+
+    // ---- kubelet-streaming: talking to kubelets (logs, exec, attach, port-forward, node proxy) ----
+    /// Path to a client cert file for TLS to kubelets.
+    #[arg(long = "kubelet-client-certificate")]
+    pub kubelet_client_certificate: Option<PathBuf>,
+
+    /// Path to a client key file for TLS to kubelets.
+    #[arg(long = "kubelet-client-key")]
+    pub kubelet_client_key: Option<PathBuf>,
+
+    /// Path to a cert file for the certificate authority of kubelet serving certificates
+    /// (unset: kubelet certificates are not verified).
+    #[arg(long = "kubelet-certificate-authority")]
+    pub kubelet_certificate_authority: Option<PathBuf>,
+
+    /// List of the preferred NodeAddressTypes to use for kubelet connections.
+    #[arg(long = "kubelet-preferred-address-types", value_delimiter = ',')]
+    pub kubelet_preferred_address_types: Vec<String>,
 }

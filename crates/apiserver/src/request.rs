@@ -172,12 +172,16 @@ pub fn route(method: &http::Method, path: &str, query: &Query) -> Result<Route, 
                 [] => (r, Some(*ns), None, None),
                 [name] => (r, Some(*ns), Some(*name), None),
                 [name, sub] => (r, Some(*ns), Some(*name), Some(*sub)),
+                // kubelet-streaming: proxy subresources carry a path.
+                [name, "proxy", ..] => (r, Some(*ns), Some(*name), Some("proxy")),
                 _ => return Err(not_found()),
             }
         }
         [plural] => (lookup(plural)?, None, None, None),
         [plural, name] => (lookup(plural)?, None, Some(*name), None),
         [plural, name, sub] => (lookup(plural)?, None, Some(*name), Some(*sub)),
+        // kubelet-streaming: nodes/<name>/proxy/<path>.
+        [plural, name, "proxy", ..] => (lookup(plural)?, None, Some(*name), Some("proxy")),
         _ => return Err(not_found()),
     };
     if let Some(s) = sub {

@@ -83,6 +83,11 @@ pub struct RequestContext {
     pub body: Bytes,
     pub method: http::Method,
     pub path: String,
+    // kubelet-streaming: what the kubelet proxy forwards (headers, the raw query with
+    // repeated parameters) and the client's connection upgrade (exec, port-forward).
+    pub headers: http::HeaderMap,
+    pub raw_query: Option<String>,
+    pub upgrade: std::sync::Mutex<Option<hyper::upgrade::OnUpgrade>>,
 }
 
 /// Accepts connections until `shutdown` resolves.
@@ -153,11 +158,15 @@ fn is_public(path: &str) -> bool {
 
 async fn handle(
     server: Arc<ApiServer>,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     identity: Option<&(String, Vec<String>)>,
     peer: SocketAddr,
 ) -> Response<Body> {
     let started = Instant::now();
+    // kubelet-streaming: taken before the body is read, for proxied upgrades.
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let headers = req.headers().clone();
+    let raw_query = req.uri().query().map(str::to_string);
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = Query::parse(req.uri().query());
@@ -238,6 +247,9 @@ async fn handle(
         body,
         method,
         path,
+        headers,
+        raw_query,
+        upgrade: std::sync::Mutex::new(Some(on_upgrade)),
     };
     let (resp, labels) = match route {
         Ok(route) => {

@@ -48,6 +48,25 @@ pub struct KubeletFlags {
     /// Log verbosity (klog's --v).
     #[arg(long = "v", short = 'v', default_value_t = 0)]
     pub v: u8,
+    // ---- kubelet-images: registry mirrors and credentials ----
+    /// k3s-style registries.yaml (mirrors, per-registry auth and TLS) for image pulls;
+    /// a missing file means no mirrors.
+    #[arg(long = "registry-config", default_value = crate::registries::DEFAULT_REGISTRY_CONFIG)]
+    pub registry_config: PathBuf,
+    // ---- kubelet-streaming: the kubelet API's serving flags ----
+    /// x509 certificate for HTTPS on --port (a self-signed one is generated when unset).
+    #[arg(long = "tls-cert-file")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// The private key matching --tls-cert-file.
+    #[arg(long = "tls-private-key-file")]
+    pub tls_private_key_file: Option<PathBuf>,
+    /// Clients presenting a certificate signed by one of these CAs may use the API
+    /// (authentication.x509.clientCAFile).
+    #[arg(long = "client-ca-file")]
+    pub client_ca_file: Option<PathBuf>,
+    /// The port of the kubelet API (config: port).
+    #[arg(long = "port")]
+    pub port: Option<u16>,
 }
 
 /// A Go `metav1.Duration` as written in config files: "10s", "1m30s", "500ms", "1.5h".
@@ -395,6 +414,27 @@ impl KubeletConfiguration {
 
     /// Applies the flags that override file fields (upstream: flags win over the file).
     pub fn apply_flags(&mut self, flags: &KubeletFlags) {
+        // kubelet-streaming: serving flags.
+        if let Some(p) = &flags.tls_cert_file {
+            self.tls_cert_file = Some(p.display().to_string());
+        }
+        if let Some(p) = &flags.tls_private_key_file {
+            self.tls_private_key_file = Some(p.display().to_string());
+        }
+        if let Some(p) = &flags.client_ca_file {
+            let authn = self
+                .authentication
+                .get_or_insert_with(|| serde_json::json!({}));
+            if let Some(obj) = authn.as_object_mut() {
+                obj.insert(
+                    "x509".into(),
+                    serde_json::json!({"clientCAFile": p.display().to_string()}),
+                );
+            }
+        }
+        if let Some(port) = flags.port {
+            self.port = port;
+        }
         if let Some(endpoint) = &flags.container_runtime_endpoint {
             self.container_runtime_endpoint = endpoint.clone();
         }
@@ -403,6 +443,18 @@ impl KubeletConfiguration {
                 self.node_labels.insert(k.to_string(), v.to_string());
             }
         }
+    }
+
+    /// kubelet-streaming: authentication.x509.clientCAFile, the CA client certificates of
+    /// the kubelet API are verified against.
+    pub fn client_ca_file(&self) -> Option<PathBuf> {
+        self.authentication
+            .as_ref()?
+            .get("x509")?
+            .get("clientCAFile")?
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
     }
 
     /// Memory, in bytes, held back from allocatable by the hard eviction threshold.

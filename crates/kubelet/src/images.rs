@@ -1,12 +1,20 @@
 //! Air-gapped images: at start the kubelet imports every `*.tar` (OCI image-layout
 //! tarball) found in its images directory into containerd, like k3s does with
 //! `/var/lib/rancher/k3s/agent/images`. ferrokube's directory is `<root-dir>/images`
-//! (`/var/lib/kubelet/images` by default): no registry is reachable on these machines,
-//! so this is how images reach a node until pulls exist.
+//! (`/var/lib/kubelet/images` by default): the way images reach a node that has no
+//! registry (registry pulls, with mirrors, are the other way: [`service`]).
 //!
 //! A tarball whose every named image already exists in containerd is skipped, so a
 //! restart does not re-read gigabytes. One bad tarball is reported and the rest still
 //! import: a kubelet must start even with a corrupt file in the directory.
+//!
+//! Registry pulls, pull policies and pull secrets are in [`service`] (the image manager)
+//! and [`reference`] (image names, policies); the registry client is
+//! [`crate::runtime::pull`].
+
+pub mod pod_images;
+pub mod reference;
+pub mod service;
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +35,15 @@ pub struct ImportReport {
     pub skipped: Vec<PathBuf>,
     /// Tarballs that failed, with the error.
     pub failed: Vec<(PathBuf, String)>,
+    /// (image name, repo digest) of every image imported or already present, for
+    /// containers' imageID.
+    pub digests: Vec<(String, String)>,
+}
+
+/// `docker.io/library/busybox:latest` + `sha256:..` -> (name, `repo@sha256:..`).
+fn repo_digest_of(name: &str, digest: &str) -> Option<(String, String)> {
+    let parsed = reference::ImageName::parse(name).ok()?;
+    Some((parsed.full_name(), parsed.repo_digest(digest)))
 }
 
 /// The `*.tar` files directly in `dir`, sorted so imports happen in a stable order.
@@ -55,8 +72,9 @@ pub fn tarballs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// The image names a tarball's index.json declares (reads the whole tarball).
-async fn names_in(path: &Path) -> Result<Vec<String>, RuntimeError> {
+/// The image names a tarball's index.json declares, with their target digests (reads
+/// the whole tarball).
+async fn names_in(path: &Path) -> Result<Vec<(String, String)>, RuntimeError> {
     let p = path.to_path_buf();
     let layout = tokio::task::spawn_blocking(move || OciLayout::read_tar(&p))
         .await
@@ -67,7 +85,7 @@ async fn names_in(path: &Path) -> Result<Vec<String>, RuntimeError> {
     Ok(layout
         .named_images()?
         .into_iter()
-        .map(|(name, _)| name)
+        .map(|(name, desc)| (name, desc.digest))
         .collect())
 }
 
@@ -87,8 +105,11 @@ pub async fn import_dir(runtime: &Containerd, dir: &Path) -> Result<ImportReport
     for file in files {
         // Reading the index costs a pass over the tarball, far less than an import.
         match names_in(&file).await {
-            Ok(names) if names.iter().all(|n| present.contains(n)) => {
+            Ok(names) if names.iter().all(|(n, _)| present.contains(n)) => {
                 tracing::info!(file = %file.display(), images = ?names, "images already present, skipping");
+                report
+                    .digests
+                    .extend(names.iter().filter_map(|(n, d)| repo_digest_of(n, d)));
                 report.skipped.push(file);
                 continue;
             }
@@ -101,6 +122,11 @@ pub async fn import_dir(runtime: &Containerd, dir: &Path) -> Result<ImportReport
         }
         match runtime.import_image(&file).await {
             Ok(imported) => {
+                report.digests.extend(
+                    imported
+                        .iter()
+                        .filter_map(|i| repo_digest_of(&i.name, &i.target_digest)),
+                );
                 let names: Vec<String> = imported.into_iter().map(|i| i.name).collect();
                 tracing::info!(file = %file.display(), images = ?names, "imported images");
                 report.imported.push((file, names));

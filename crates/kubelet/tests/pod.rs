@@ -145,6 +145,7 @@ async fn pod_lifecycle_end_to_end() {
         log_root: world.daemon.dir.path().join("log"),
         init_timeout: Duration::from_secs(60),
         host_ip: None,
+        settings: kubelet::pod::PodSettings::new(None, "", world.daemon.dir.path().join("root")),
     };
 
     // --- a running pod: init container, then a listener -------------------------------

@@ -85,11 +85,19 @@ where
     bail!("timed out waiting for {what} (last error: {last_err:?})")
 }
 
+/// The image is imported, not in a registry: `web` says IfNotPresent (busybox:latest
+/// would default to Always), `noimage` says Never so it waits with ErrImageNeverPull.
 fn pod_yaml(name: &str, image: &str) -> String {
+    let policy = if name == "noimage" {
+        "Never"
+    } else {
+        "IfNotPresent"
+    };
     format!(
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: default\n\
          spec:\n  nodeName: {NODE}\n  terminationGracePeriodSeconds: 2\n  containers:\n\
-         \x20 - name: app\n    image: {image}\n    command: [sh, -c, 'echo hello; sleep 3600']\n"
+         \x20 - name: app\n    image: {image}\n    imagePullPolicy: {policy}\n    \
+         command: [sh, -c, 'echo hello; sleep 3600']\n"
     )
 }
 
@@ -179,6 +187,12 @@ async fn scenario(cluster: &TestCluster, world: &mut World) -> Result<()> {
         log_root: world.daemon.dir.path().join("log"),
         init_timeout: Duration::from_secs(60),
         host_ip: Some("127.0.0.1".into()),
+        // kubelet-pod: pod directories (volumes, resolv.conf, hosts) in the test's dir.
+        settings: kubelet::pod::PodSettings::new(
+            Some(client.clone()),
+            NODE,
+            world.daemon.dir.path().join("root"),
+        ),
     };
     let manager = PodManager::new(runner, client.clone(), NODE)
         .with_status_interval(Duration::from_millis(500));

@@ -3,6 +3,8 @@
 pub mod delete;
 pub mod discovery;
 pub mod objects;
+// kubelet-streaming: pods/log, exec, attach, portforward and nodes/proxy via the kubelet.
+pub mod proxy;
 pub mod read;
 pub mod subresources;
 pub mod system;
@@ -120,6 +122,10 @@ async fn resource(
         ("update", Some("scale")) => subresources::update_scale(server, req, ctx, false).await,
         ("patch", Some("scale")) => subresources::update_scale(server, req, ctx, true).await,
         ("create", Some("binding")) => subresources::bind(server, req, ctx).await,
+        // kubelet-streaming
+        (_, Some("log" | "exec" | "attach" | "portforward" | "proxy")) => {
+            proxy::handle(server, req, ctx).await
+        }
         (_, Some(sub)) => Err(ApiError::new(
             501,
             "NotImplemented",

@@ -614,25 +614,40 @@ pub fn dedup(errs: Vec<FieldError>) -> Vec<FieldError> {
         .collect()
 }
 
-/// The strategy of kinds without their own: metadata only, names as DNS-1123 subdomains.
+/// Upstream's `path.IsValidPathSegmentName`: the name rule of RBAC kinds, so names such
+/// as `system:coredns` are allowed there.
+pub fn is_path_segment_name(name: &str) -> Vec<String> {
+    if name == "." || name == ".." {
+        return vec![format!("may not be '{name}'")];
+    }
+    let mut errs = Vec::new();
+    for bad in ["/", "%"] {
+        if name.contains(bad) {
+            errs.push(format!("may not contain '{bad}'"));
+        }
+    }
+    errs
+}
+
+/// The strategy of kinds without their own: metadata only, names checked by
+/// `name_check` (DNS-1123 subdomains for most kinds).
 pub struct MetadataOnlyStrategy {
     pub namespaced: bool,
+    pub name_check: NameCheck,
 }
 
 impl MetadataOnlyStrategy {
     pub fn new(namespaced: bool) -> Self {
-        MetadataOnlyStrategy { namespaced }
+        MetadataOnlyStrategy {
+            namespaced,
+            name_check: is_dns1123_subdomain,
+        }
     }
 }
 
 impl Strategy for MetadataOnlyStrategy {
     fn validate(&self, obj: &DynamicObject) -> Vec<FieldError> {
-        validate_object_meta(
-            &obj.metadata,
-            self.namespaced,
-            is_dns1123_subdomain,
-            "metadata",
-        )
+        validate_object_meta(&obj.metadata, self.namespaced, self.name_check, "metadata")
     }
 
     fn validate_update(&self, new: &DynamicObject, old: &DynamicObject) -> Vec<FieldError> {

@@ -279,3 +279,27 @@ fn metadata_only_strategy() {
         .iter()
         .any(|e| e.field == "metadata.namespace"));
 }
+
+#[test]
+fn rbac_names_are_path_segments() {
+    use super::is_path_segment_name;
+    assert!(is_path_segment_name("system:coredns").is_empty());
+    assert_eq!(
+        is_path_segment_name(".."),
+        vec!["may not be '..'".to_string()]
+    );
+    assert_eq!(
+        is_path_segment_name("a/b"),
+        vec!["may not contain '/'".to_string()]
+    );
+    let r = api_types::resources::find("rbac.authorization.k8s.io", "v1", "clusterroles");
+    assert!(r.is_some());
+    if let Some(r) = r {
+        let obj: api_types::DynamicObject = serde_json::from_value(serde_json::json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "system:coredns"}
+        }))
+        .unwrap();
+        assert!(crate::registry::strategy_for(r).validate(&obj).is_empty());
+    }
+}

@@ -99,10 +99,23 @@ where
     Ok(())
 }
 
-static NAMESPACED: metadata::MetadataOnlyStrategy =
-    metadata::MetadataOnlyStrategy { namespaced: true };
-static CLUSTER_SCOPED: metadata::MetadataOnlyStrategy =
-    metadata::MetadataOnlyStrategy { namespaced: false };
+static NAMESPACED: metadata::MetadataOnlyStrategy = metadata::MetadataOnlyStrategy {
+    namespaced: true,
+    name_check: api_types::names::is_dns1123_subdomain,
+};
+static CLUSTER_SCOPED: metadata::MetadataOnlyStrategy = metadata::MetadataOnlyStrategy {
+    namespaced: false,
+    name_check: api_types::names::is_dns1123_subdomain,
+};
+// RBAC names are path segments upstream (`system:kube-scheduler`, `cluster-admin`).
+static RBAC_NAMESPACED: metadata::MetadataOnlyStrategy = metadata::MetadataOnlyStrategy {
+    namespaced: true,
+    name_check: metadata::is_path_segment_name,
+};
+static RBAC_CLUSTER_SCOPED: metadata::MetadataOnlyStrategy = metadata::MetadataOnlyStrategy {
+    namespaced: false,
+    name_check: metadata::is_path_segment_name,
+};
 
 /// The strategy of a resource: its own where upstream has one here, else metadata
 /// checks only.
@@ -116,6 +129,8 @@ pub fn strategy_for(r: &ResourceInfo) -> &'static dyn Strategy {
         ("", "replicationcontrollers") => &replicasets::ReplicationControllerStrategy,
         ("apps", "deployments") => &deployments::DeploymentStrategy,
         ("apps", "replicasets") => &replicasets::ReplicaSetStrategy,
+        ("rbac.authorization.k8s.io", _) if r.namespaced => &RBAC_NAMESPACED,
+        ("rbac.authorization.k8s.io", _) => &RBAC_CLUSTER_SCOPED,
         _ if r.namespaced => &NAMESPACED,
         _ => &CLUSTER_SCOPED,
     }

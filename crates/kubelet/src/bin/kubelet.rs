@@ -33,6 +33,14 @@ async fn main() -> Result<()> {
                 socket.display()
             )
         })?;
+    // kubelet-streaming: CRI-format container logs through the binary log driver.
+    let runtime = match kubelet::logs::driver::find_driver() {
+        Some(driver) => runtime.with_log_driver(driver),
+        None => {
+            tracing::warn!("ferrokube-log-driver not found beside the kubelet: container logs are written without the CRI format");
+            runtime
+        }
+    };
     let runtime_version = runtime
         .version()
         .await
@@ -78,8 +86,46 @@ async fn main() -> Result<()> {
         log_root: "/var/log".into(),
         init_timeout: Duration::from_secs(600),
         host_ip: Some(opts.node_ip.to_string()),
+        // kubelet-pod: API client (configMaps, secrets, events), volumes under
+        // --root-dir, cluster DNS, the node's allocatable for the downward API.
+        settings: kubelet::pod::PodSettings {
+            cluster_dns: kubelet::pod::dns::ClusterDns {
+                servers: opts.config.cluster_dns.clone(),
+                domain: opts.config.cluster_domain.clone(),
+            },
+            host_resolv_conf: opts.config.resolv_conf.clone().into(),
+            node_allocatable_milli_cpu: i64::from(machine.num_cpus) * 1000,
+            node_allocatable_memory: i64::try_from(machine.memory_bytes).unwrap_or(i64::MAX),
+            ..kubelet::pod::PodSettings::new(
+                Some(client.clone()),
+                opts.node_name.clone(),
+                flags.root_dir.clone(),
+            )
+        },
     };
-    let manager = PodManager::new(runner, client.clone(), opts.node_name.clone());
+    // kubelet-images: registry pulls (mirrors from --registry-config), the repo digests
+    // of the imported tarballs for imageID.
+    let registries = kubelet::registries::Registries::load(&flags.registry_config)
+        .context("loading --registry-config")?;
+    let image_service = kubelet::images::service::ImageService::new(
+        runner.runtime.clone(),
+        registries,
+        flags.root_dir.join("pulls"),
+    );
+    image_service.remember_digests(report.digests.clone());
+    let manager_runtime = runner.runtime.clone(); // kubelet-streaming
+    let manager = PodManager::new(runner, client.clone(), opts.node_name.clone())
+        .with_image_service(image_service);
+    // kubelet-images: static pods (staticPodPath, read every fileCheckFrequency).
+    let manager = match opts
+        .config
+        .static_pod_path
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
+        Some(dir) => manager.with_static_pods(dir, opts.config.file_check_frequency.0),
+        None => manager,
+    };
 
     // One shutdown signal stops both the node loops and the pod manager (which leaves
     // the pods running, as upstream does on a kubelet restart).
@@ -87,6 +133,38 @@ async fn main() -> Result<()> {
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    // ---- kubelet-streaming: the kubelet API on :10250 ----
+    let api_state = kubelet::server::ServerState {
+        node_name: opts.node_name.clone(),
+        running: manager.running(),
+        runtime: manager_runtime,
+        metrics: kubelet::metrics::Metrics::new(&opts.node_name)
+            .context("registering the kubelet metrics")?,
+        log_root: "/var/log".into(),
+        exec_dir: "/run/ferrokube/kubelet/exec".into(),
+    };
+    let api_tls = kubelet::server::tls::server_config(
+        &kubelet::server::tls_files(&opts.config),
+        &flags.root_dir.join("pki"),
+        &opts.hostname,
+        opts.node_ip,
+    )?;
+    let api_addr = std::net::SocketAddr::new(
+        opts.config
+            .address
+            .parse()
+            .with_context(|| format!("invalid address {:?}", opts.config.address))?,
+        opts.config.port,
+    );
+    let api_stop = stopped(stop_rx.clone());
+    let api = tokio::spawn(async move {
+        let served = kubelet::server::serve(api_addr, api_tls, api_state, api_stop).await;
+        if let Err(e) = &served {
+            tracing::error!(error = %format!("{e:#}"), "the kubelet API is not served");
+        }
+        served
+    });
+    // ---- kubelet-streaming: end ----
     let pods = tokio::spawn(manager.run(stopped(stop_rx.clone())));
     let nodes = node::run(client, opts, machine, stopped(stop_rx));
     let signal = async {
@@ -94,6 +172,10 @@ async fn main() -> Result<()> {
         let _ = stop_tx.send(true);
     };
     let (node_result, ()) = tokio::join!(nodes, signal);
+    // kubelet-streaming (a serving error was logged when it happened)
+    if let Err(e) = api.await {
+        tracing::warn!(error = %e, "kubelet API task");
+    }
     match pods.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(error = %format!("{e:#}"), "pod manager"),

@@ -68,9 +68,16 @@ fn invalid(pod: &Pod, msg: impl Into<String>) -> PodError {
 
 /// argv as the containerd CRI plugin builds it: `command` replaces the image Entrypoint,
 /// `args` replace its Cmd, and the image Cmd is only used when neither is given.
-pub fn process_args(container: &Container, image: &ImageConfig) -> Vec<String> {
-    let command = container.command.clone().unwrap_or_default();
-    let args = container.args.clone().unwrap_or_default();
+/// `$(VAR)` references in command and args are expanded from `env` (upstream
+/// `ExpandContainerCommandAndArgs`).
+pub fn process_args(
+    container: &Container,
+    image: &ImageConfig,
+    env: &[(String, String)],
+) -> Vec<String> {
+    let (command, args) = super::env::expand_command_and_args(container, env);
+    let command = command.unwrap_or_default();
+    let args = args.unwrap_or_default();
     if command.is_empty() {
         let args = if args.is_empty() {
             image.cmd.clone()
@@ -83,29 +90,19 @@ pub fn process_args(container: &Container, image: &ImageConfig) -> Vec<String> {
     }
 }
 
-/// Image env first, then the container's env; a container variable replaces an image one
-/// of the same name in place (the CRI plugin's order).
-fn merge_env(pod: &Pod, container: &Container, image: &ImageConfig) -> Result<Vec<String>> {
+/// Image env first, then the container's resolved env (see [`super::env`]); a container
+/// variable replaces an image one of the same name in place (the CRI plugin's order).
+fn merge_env(image: &ImageConfig, resolved: &[(String, String)]) -> Vec<String> {
     let mut env: Vec<String> = image.env.clone();
-    for var in container.env.iter().flatten() {
-        if var.value_from.is_some() {
-            // Field/resource refs and ConfigMap/Secret keys need the API server: later.
-            return Err(invalid(
-                pod,
-                format!(
-                    "container {}: env {}: valueFrom is not supported yet",
-                    container.name, var.name
-                ),
-            ));
-        }
-        let entry = format!("{}={}", var.name, var.value.as_deref().unwrap_or(""));
-        let prefix = format!("{}=", var.name);
+    for (name, value) in resolved {
+        let entry = format!("{name}={value}");
+        let prefix = format!("{name}=");
         match env.iter_mut().find(|e| e.starts_with(&prefix)) {
             Some(slot) => *slot = entry,
             None => env.push(entry),
         }
     }
-    Ok(env)
+    env
 }
 
 /// A parsed resource quantity: `mantissa * 10^exp10` (exact for every suffix).
@@ -168,7 +165,7 @@ fn parse_quantity(s: &str) -> Option<Parsed> {
 }
 
 /// The quantity in units of `10^scale`, rounded up (upstream `Value()` / `MilliValue()`).
-fn scaled_ceil(q: &Quantity, scale: i32) -> Option<i64> {
+pub(crate) fn scaled_ceil(q: &Quantity, scale: i32) -> Option<i64> {
     let p = parse_quantity(&q.0)?;
     let shift = p.exp10 - scale;
     let v = if shift >= 0 {
@@ -263,15 +260,19 @@ fn image_user(pod: &Pod, container: &Container, user: &str) -> Result<(Option<u3
     Ok((uid, gid))
 }
 
-/// Everything the runtime needs to create `container` of `pod`, joining the sandbox's
-/// network namespace at `netns_path`. Pure: same inputs, same spec.
+/// Everything the runtime needs to create `container` of `pod` with its resolved
+/// environment `env`, joining the sandbox's network namespace at `netns_path` (none for
+/// a hostNetwork pod, which shares the node's network and UTS namespaces). Mounts are
+/// added by the caller. Pure: same inputs, same spec.
 pub fn container_spec(
     pod: &Pod,
     container: &Container,
     image: &ImageConfig,
-    netns_path: &str,
+    env: &[(String, String)],
+    netns_path: Option<&str>,
 ) -> Result<OciSpecInput> {
     let spec = pod.spec.as_ref();
+    let host_network = spec.and_then(|s| s.host_network).unwrap_or(false);
     let pod_sc = spec.and_then(|s| s.security_context.as_ref());
     let sc = container.security_context.as_ref();
 
@@ -317,18 +318,17 @@ pub fn container_spec(
     let cpu_quota = cpu_limit.and_then(|l| milli_cpu_to_quota(l, CPU_PERIOD_US));
     let memory_limit_bytes = resource(pod, container, "limits", "memory", 0)?.filter(|m| *m > 0);
 
-    // Upstream: spec.hostname when set, else the pod name (truncated to 63 chars).
-    let mut hostname = spec
-        .and_then(|s| s.hostname.clone())
-        .filter(|h| !h.is_empty())
-        .or_else(|| pod.metadata.name.clone())
-        .unwrap_or_default();
-    hostname.truncate(63);
-    let hostname = hostname.trim_end_matches(['-', '.']).to_string();
+    // Upstream: spec.hostname when set, else the pod name (truncated to 63 chars); a
+    // hostNetwork pod keeps the node's hostname.
+    let hostname = if host_network {
+        String::new()
+    } else {
+        super::dns::pod_hostname(pod)
+    };
 
     Ok(OciSpecInput {
-        args: process_args(container, image),
-        env: merge_env(pod, container, image)?,
+        args: process_args(container, image, env),
+        env: merge_env(image, env),
         cwd: working_dir,
         hostname,
         uid,
@@ -345,7 +345,12 @@ pub fn container_spec(
         cpu_quota,
         cpu_period: cpu_quota.map(|_| CPU_PERIOD_US),
         mounts: Vec::new(),
-        netns_path: Some(netns_path.to_string()),
+        netns_path: if host_network {
+            None
+        } else {
+            netns_path.map(str::to_string)
+        },
+        host_network,
         cgroup_parent: None,
     })
 }
@@ -382,7 +387,11 @@ mod tests {
 
     fn spec_of(c: Container) -> OciSpecInput {
         let pod = pod_with(c.clone());
-        container_spec(&pod, &c, &image(), "/var/run/netns/x").unwrap()
+        let env =
+            crate::pod::env::container_env(&pod, &c, &Default::default(), &Default::default())
+                .unwrap()
+                .0;
+        container_spec(&pod, &c, &image(), &env, Some("/var/run/netns/x")).unwrap()
     }
 
     fn strings(v: &[&str]) -> Option<Vec<String>> {
@@ -447,11 +456,13 @@ mod tests {
     }
 
     #[test]
-    fn value_from_is_rejected_clearly() {
+    fn expansion_and_host_network() {
         let c = Container {
             name: "c".into(),
+            command: strings(&["echo", "$(NAME)"]),
+            args: strings(&["$(MISSING)"]),
             env: Some(vec![EnvVar {
-                name: "N".into(),
+                name: "NAME".into(),
                 value_from: Some(EnvVarSource {
                     field_ref: Some(ObjectFieldSelector {
                         field_path: "metadata.name".into(),
@@ -463,9 +474,18 @@ mod tests {
             }]),
             ..Default::default()
         };
-        let pod = pod_with(c.clone());
-        let err = container_spec(&pod, &c, &image(), "/n").unwrap_err();
-        assert!(err.to_string().contains("valueFrom"), "{err}");
+        let s = spec_of(c.clone());
+        assert_eq!(s.args, ["echo", "web", "$(MISSING)"]);
+        assert!(s.env.contains(&"NAME=web".to_string()));
+        assert!(!s.host_network);
+        let mut pod = pod_with(c.clone());
+        if let Some(spec) = pod.spec.as_mut() {
+            spec.host_network = Some(true);
+        }
+        let s = container_spec(&pod, &c, &image(), &[], Some("/n")).unwrap();
+        assert!(s.host_network);
+        assert_eq!(s.netns_path, None);
+        assert_eq!(s.hostname, "");
     }
 
     #[test]
@@ -493,7 +513,7 @@ mod tests {
             });
             spec.hostname = Some("custom".into());
         }
-        let s = container_spec(&pod, &c, &image(), "/n").unwrap();
+        let s = container_spec(&pod, &c, &image(), &[], Some("/n")).unwrap();
         assert_eq!(
             (s.uid, s.gid, s.additional_gids.clone()),
             (1000, 3000, vec![4000])
@@ -522,10 +542,10 @@ mod tests {
             ..Default::default()
         };
         let p = pod_with(plain.clone());
-        let s = container_spec(&p, &plain, &img, "/n").unwrap();
+        let s = container_spec(&p, &plain, &img, &[], Some("/n")).unwrap();
         assert_eq!((s.uid, s.gid), (7, 8));
         img.user = "nginx".into();
-        assert!(container_spec(&p, &plain, &img, "/n").is_err());
+        assert!(container_spec(&p, &plain, &img, &[], Some("/n")).is_err());
     }
 
     fn with_resources(limits: &[(&str, &str)], requests: &[(&str, &str)]) -> Container {
@@ -582,7 +602,7 @@ mod tests {
 
         let c = with_resources(&[("memory", "lots")], &[]);
         let pod = pod_with(c.clone());
-        let err = container_spec(&pod, &c, &image(), "/n").unwrap_err();
+        let err = container_spec(&pod, &c, &image(), &[], Some("/n")).unwrap_err();
         assert!(err.to_string().contains("resources.limits.memory"), "{err}");
     }
 

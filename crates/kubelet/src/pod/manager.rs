@@ -5,10 +5,15 @@
 //!
 //! * One worker task per pod uid, fed by a channel: operations on one pod are serialised
 //!   while pods never wait on each other (a slow init container blocks only its pod).
+//! * Images first: every container's image goes through the image manager
+//!   ([`ImageService`]: imagePullPolicy, registry pulls with mirrors and the pod's
+//!   imagePullSecrets, events Pulling / Pulled / Failed / BackOff). A container whose
+//!   image cannot be had waits with ErrImagePull, then ImagePullBackOff while the pull
+//!   backs off (10 s doubling to 300 s), or ErrImageNeverPull / InvalidImageName.
+//!   Status reports the repo digest as imageID.
 //! * A failed start never crashes anything: the pod's containers show a waiting reason
-//!   (`ErrImageNeverPull` when the image is not in containerd; images only come from the
-//!   images directory for now, see [`crate::images`], `CreateContainerConfigError` for an
-//!   invalid spec) and the start is retried with backoff.
+//!   (`CreateContainerConfigError` for an invalid spec, ...) and the start is retried
+//!   with backoff.
 //! * Deletion: a pod with deletionTimestamp is stopped with its grace period, then
 //!   deleted with gracePeriodSeconds=0 and a UID precondition (upstream's final delete).
 //!   A pod that vanishes from the API (force delete) is stopped with grace 0.
@@ -17,7 +22,7 @@
 //! * Shutdown leaves running pods alone (a kubelet restart must not kill workloads);
 //!   adopting them after a restart is a later step.
 //!
-//! Not yet: restarts per restartPolicy, probes, volumes, image pulls.
+//! Not yet: restarts per restartPolicy, probes, volumes.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -36,14 +41,19 @@ use tokio::time::Instant;
 use tokio_stream::StreamExt;
 
 use super::status::{compute_status, ObservedContainer, ObservedState, PodObservation};
-use super::worker::{normalize_image, PodRunner, RunningPod};
+use super::worker::{PodRunner, RunningPod};
 use super::PodError;
+use crate::images::service::{ImageService, ERR_IMAGE_PULL, IMAGE_PULL_BACKOFF};
+use crate::registries::Registries;
 
 /// Upstream's default terminationGracePeriodSeconds.
 const DEFAULT_GRACE_SECONDS: i64 = 30;
 /// First and longest wait between start attempts (upstream's image backoff is 10s..5m).
 const START_BACKOFF_MIN: Duration = Duration::from_secs(10);
 const START_BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+/// How soon a just-started pod's status is looked at again.
+const FOLLOW_UP_AFTER_START: Duration = Duration::from_millis(200);
 
 const PHASE_SUCCEEDED: &str = "Succeeded";
 const PHASE_FAILED: &str = "Failed";
@@ -60,6 +70,11 @@ pub struct PodManager {
     /// How often a pod's status is recomputed (and posted when it changed).
     status_interval: Duration,
     running: RunningPods,
+    images: ImageService,
+    /// The pod workers' core/v1 event queue (image events go there too).
+    recorder: crate::pod::events::EventRecorder,
+    /// staticPodPath and how often it is read (fileCheckFrequency).
+    static_pods: Option<(std::path::PathBuf, Duration)>,
 }
 
 /// What the dispatcher tells a pod's worker.
@@ -72,14 +87,43 @@ enum Update {
 }
 
 impl PodManager {
+    /// A manager with an image service that has no registry mirrors (see
+    /// [`PodManager::with_image_service`]).
     pub fn new(runner: PodRunner, client: Client, node_name: impl Into<String>) -> Self {
+        let node_name = node_name.into();
+        let images = ImageService::new(
+            runner.runtime.clone(),
+            Registries::default(),
+            std::env::temp_dir().join("kubelet-pulls"),
+        );
+        let recorder = runner.settings.events.clone();
         PodManager {
             runner,
             client,
-            node_name: node_name.into(),
+            node_name,
             status_interval: Duration::from_secs(2),
             running: Arc::default(),
+            images,
+            recorder,
+            static_pods: None,
         }
+    }
+
+    /// Runs the static pods of `dir` (see [`crate::static_pods`]), reading it every
+    /// `interval`.
+    pub fn with_static_pods(
+        mut self,
+        dir: impl Into<std::path::PathBuf>,
+        interval: Duration,
+    ) -> Self {
+        self.static_pods = Some((dir.into(), interval));
+        self
+    }
+
+    /// Uses `images` (registry mirrors, work dir, known digests) for image pulls.
+    pub fn with_image_service(mut self, images: ImageService) -> Self {
+        self.images = images;
+        self
     }
 
     /// Overrides the status sync period (2s by default).
@@ -107,17 +151,45 @@ impl PodManager {
         let api: Api<Pod> = Api::all(self.client.clone());
         let config =
             watcher::Config::default().fields(&format!("spec.nodeName={}", self.node_name));
+        self.clean_up_at_start(&api).await;
         let mut stream = pin!(watcher::watcher(api, config).default_backoff());
         let mut shutdown = pin!(shutdown);
         let mut workers: HashMap<String, Worker> = HashMap::new();
         // Uids seen during a (re)list; the ones missing at InitDone were deleted while
         // the watch was down.
         let mut relisted: Option<HashSet<String>> = None;
+        // Static pods come from files, not the API: a relist must not stop them.
+        let mut static_uids: HashSet<String> = HashSet::new();
+        let (static_tx, mut static_rx) = mpsc::unbounded_channel();
+        let static_task = self.static_pods.clone().map(|(dir, interval)| {
+            tokio::spawn(crate::static_pods::run(
+                dir,
+                self.node_name.clone(),
+                self.client.clone(),
+                interval,
+                static_tx,
+            ))
+        });
         tracing::info!(node = %self.node_name, "pod manager watching pods");
         loop {
             let event = tokio::select! {
                 _ = &mut shutdown => break,
                 ev = stream.next() => ev,
+                Some(update) = static_rx.recv() => {
+                    match update {
+                        crate::static_pods::StaticPodUpdate::Set(pod) => {
+                            if let Some(uid) = pod.metadata.uid.clone() {
+                                static_uids.insert(uid);
+                            }
+                            self.apply(&mut workers, *pod);
+                        }
+                        crate::static_pods::StaticPodUpdate::Removed(uid) => {
+                            static_uids.remove(&uid);
+                            forget_worker(&mut workers, &uid);
+                        }
+                    }
+                    continue;
+                }
             };
             match event {
                 None => break,
@@ -135,7 +207,7 @@ impl PodManager {
                     if let Some(seen) = relisted.take() {
                         let gone: Vec<String> = workers
                             .keys()
-                            .filter(|uid| !seen.contains(*uid))
+                            .filter(|uid| !seen.contains(*uid) && !static_uids.contains(*uid))
                             .cloned()
                             .collect();
                         for uid in gone {
@@ -152,14 +224,68 @@ impl PodManager {
             }
         }
         tracing::info!(node = %self.node_name, "pod manager stopping");
+        if let Some(t) = static_task {
+            t.abort();
+        }
         for (_, w) in workers.drain() {
             w.handle.abort();
         }
         Ok(())
     }
 
+    /// Removes what a previous kubelet left (see [`crate::housekeeping`]) before any
+    /// worker starts. Without the API (after a few tries) nothing is removed.
+    async fn clean_up_at_start(&self, api: &Api<Pod>) {
+        let lp =
+            kube::api::ListParams::default().fields(&format!("spec.nodeName={}", self.node_name));
+        let mut wait = Duration::from_millis(500);
+        for attempt in 1..=6 {
+            match api.list(&lp).await {
+                Ok(list) => {
+                    let mut uids: HashSet<String> = list
+                        .items
+                        .into_iter()
+                        .filter_map(|p| p.metadata.uid)
+                        .collect();
+                    // Static pods are not in the API; their manifests say what to keep.
+                    if let Some((dir, _)) = &self.static_pods {
+                        uids.extend(
+                            crate::static_pods::read_dir(dir, &self.node_name, &HashMap::new())
+                                .into_keys(),
+                        );
+                    }
+                    match crate::housekeeping::clean_up_at_start(
+                        &self.runner.runtime,
+                        &self.runner.cni,
+                        &uids,
+                    )
+                    .await
+                    {
+                        Ok(r) => {
+                            if !r.orphans.is_empty() || !r.kept.is_empty() {
+                                tracing::info!(orphans = ?r.orphans, to_adopt = ?r.kept, errors = ?r.errors, "cleaned up after the previous kubelet");
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "start-up cleanup: listing containers")
+                        }
+                    }
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(attempt, error = %e, "start-up cleanup: listing this node's pods");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+            }
+        }
+    }
+
     /// Hands an added/changed pod to its worker, starting one for a new uid.
     fn apply(&self, workers: &mut HashMap<String, Worker>, pod: Pod) {
+        if crate::static_pods::is_mirror(&pod) {
+            return; // the static pod behind it runs from its file
+        }
         let Some(uid) = pod.metadata.uid.clone() else {
             tracing::warn!(pod = ?pod.metadata.name, "pod without uid ignored");
             return;
@@ -186,7 +312,16 @@ impl PodManager {
                 self.terminate(&pod, &mut st).await;
                 return;
             }
+            let was_running = st.running.is_some();
             self.sync(&pod, &mut st).await;
+            // Right after a start the containers are only just up: look again soon, so
+            // Running is reported without waiting a whole status interval.
+            let just_started = !was_running && st.running.is_some();
+            let follow_up = tokio::time::sleep(if just_started {
+                FOLLOW_UP_AFTER_START.min(self.status_interval)
+            } else {
+                self.status_interval
+            });
             tokio::select! {
                 update = rx.recv() => match update {
                     Some(Update::Changed(p)) => pod = *p,
@@ -197,7 +332,8 @@ impl PodManager {
                     // The manager shut down: leave the pod running.
                     None => return,
                 },
-                _ = tick.tick() => {}
+                _ = tick.tick(), if !just_started => {}
+                _ = follow_up, if just_started => {}
             }
         }
     }
@@ -214,7 +350,11 @@ impl PodManager {
             self.try_start(pod, st).await;
         }
         let status = match (&st.running, &st.failure) {
-            (Some(r), _) if !st.cleaned => Some(self.runner.status(r).await),
+            (Some(r), _) if !st.cleaned => {
+                let mut status = self.runner.status(r).await;
+                crate::images::pod_images::fill_image_ids(&mut status, &st.image_ids);
+                Some(status)
+            }
             (None, Some(f)) => Some(f.clone()),
             _ => None,
         };
@@ -239,10 +379,32 @@ impl PodManager {
 
     async fn try_start(&self, pod: &Pod, st: &mut PodState) {
         let k = key(pod);
+        // A pod a previous kubelet started is adopted as it runs (once, before anything
+        // is pulled or started); see [`crate::housekeeping`] for the rest.
+        if !st.adoption_tried {
+            st.adoption_tried = true;
+            match self.runner.adopt(pod).await {
+                Ok(Some(running)) => {
+                    tracing::info!(pod = %k, "adopted pod left running by a previous kubelet");
+                    let running = Arc::new(running);
+                    if let Some(uid) = pod.metadata.uid.clone() {
+                        lock(&self.running).insert(uid, running.clone());
+                    }
+                    st.running = Some(running);
+                    self.adopted_image_ids(pod, st).await;
+                    return;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(pod = %k, error = %e, "adopting pod; starting it afresh"),
+            }
+        }
         let first_attempt = st.first_attempt.get_or_insert_with(now).clone();
-        // Images come only from the images directory (no pulls yet): check them first so
-        // each container with an absent image says so.
-        let missing = self.missing_images(pod).await;
+        // Every image first, so each container whose image cannot be had says why.
+        let missing = self.ensure_images(pod, st).await;
+        let image_trouble_only = !missing.is_empty()
+            && missing
+                .values()
+                .all(|(r, _)| r == ERR_IMAGE_PULL || r == IMAGE_PULL_BACKOFF);
         let result = if missing.is_empty() {
             self.runner.start(pod).await.map_err(|e| {
                 let (reason, message) = classify(&e);
@@ -273,17 +435,22 @@ impl PodManager {
                     st.last_posted.as_ref(),
                 );
                 st.failure = Some(status);
-                st.next_start = Instant::now() + st.backoff;
-                st.backoff = (st.backoff * 2).min(START_BACKOFF_MAX);
+                if image_trouble_only {
+                    // The image service keeps the pull backoff; come back at the next
+                    // sync so ImagePullBackOff shows while it lasts.
+                    st.next_start = Instant::now();
+                } else {
+                    st.next_start = Instant::now() + st.backoff;
+                    st.backoff = (st.backoff * 2).min(START_BACKOFF_MAX);
+                }
             }
         }
     }
 
-    /// Containers whose image is not in containerd: name -> (reason, message).
-    async fn missing_images(&self, pod: &Pod) -> HashMap<String, (String, String)> {
-        let mut out = HashMap::new();
+    /// imageID for an adopted pod's containers: the repo digests of their images.
+    async fn adopted_image_ids(&self, pod: &Pod, st: &mut PodState) {
         let Some(spec) = pod.spec.as_ref() else {
-            return out;
+            return;
         };
         for c in spec
             .init_containers
@@ -291,32 +458,31 @@ impl PodManager {
             .flatten()
             .chain(&spec.containers)
         {
-            let Some(image) = c.image.as_deref().filter(|i| !i.is_empty()) else {
-                continue; // start() reports the missing image field as invalid.
+            let Some(name) = c
+                .image
+                .as_deref()
+                .and_then(|i| crate::images::reference::ImageName::parse(i).ok())
+            else {
+                continue;
             };
-            match self
-                .runner
-                .runtime
-                .image_config(&normalize_image(image))
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if e.is_not_found() => {
-                    // Upstream's wording for an absent image under pull policy Never.
-                    let msg = format!(
-                        "Container image \"{image}\" is not present with pull policy of Never"
-                    );
-                    out.insert(c.name.clone(), ("ErrImageNeverPull".to_string(), msg));
-                }
-                Err(e) => {
-                    out.insert(
-                        c.name.clone(),
-                        ("ErrImageInspect".to_string(), format!("image {image}: {e}")),
-                    );
-                }
+            if let Some(d) = self.images.repo_digest(&name.full_name()).await {
+                st.image_ids.insert(c.name.clone(), d);
             }
         }
-        out
+    }
+
+    /// Ensures every container's image (see [`crate::images::pod_images`]); returns the
+    /// containers whose image is not usable: name -> (reason, message).
+    async fn ensure_images(
+        &self,
+        pod: &Pod,
+        st: &mut PodState,
+    ) -> HashMap<String, (String, String)> {
+        let (failures, digests) =
+            crate::images::pod_images::ensure(&self.images, &self.client, &self.recorder, pod)
+                .await;
+        st.image_ids.extend(digests);
+        failures
     }
 
     async fn post_status(&self, pod: &Pod, status: &PodStatus) -> anyhow::Result<()> {
@@ -346,6 +512,7 @@ impl PodManager {
         }
         if let Some(uid) = pod.metadata.uid.as_deref() {
             lock(&self.running).remove(uid);
+            self.images.forget_pod(uid);
         }
     }
 
@@ -416,6 +583,10 @@ struct PodState {
     backoff: Duration,
     /// The finished pod's containers were removed; its status is final.
     cleaned: bool,
+    /// Container name -> repo digest of its image (status imageID).
+    image_ids: HashMap<String, String>,
+    /// Adoption of a running pod was attempted (first sync only).
+    adoption_tried: bool,
 }
 
 impl Default for PodState {
@@ -428,6 +599,8 @@ impl Default for PodState {
             next_start: Instant::now(),
             backoff: START_BACKOFF_MIN,
             cleaned: false,
+            image_ids: HashMap::new(),
+            adoption_tried: false,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The pod's status from what the runtime reports, as a pure function with upstream's
 //! semantics (kubelet `getPhase`, `status.Generate*Condition`).
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::{
@@ -39,6 +40,23 @@ pub struct ObservedContainer {
     pub restart_count: i32,
 }
 
+/// What the worker knows about a container beyond its runtime state: probe results,
+/// restarts, messages. Absent fields keep [`compute_status`]'s defaults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerDetail {
+    /// containerStatuses[].ready (readiness probe); default: running.
+    pub ready: Option<bool>,
+    /// containerStatuses[].started (startup probe); default: running.
+    pub started: Option<bool>,
+    /// The waiting state's message (CrashLoopBackOff, CreateContainerConfigError, ...).
+    pub waiting_message: Option<String>,
+    /// Overrides the terminated reason (OOMKilled, StartError) and adds a message.
+    pub terminated_reason: Option<String>,
+    pub terminated_message: Option<String>,
+    /// lastState.terminated: the previous run's end.
+    pub last_state: Option<ContainerStateTerminated>,
+}
+
 /// Everything [`compute_status`] needs besides the pod itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodObservation {
@@ -54,6 +72,9 @@ pub struct PodObservation {
     pub sandbox_ready: bool,
     pub now: Time,
 }
+
+/// The waiting reason of a container backing off between restarts.
+pub const CRASH_LOOP_BACK_OFF: &str = "CrashLoopBackOff";
 
 pub const PHASE_PENDING: &str = "Pending";
 pub const PHASE_RUNNING: &str = "Running";
@@ -123,6 +144,11 @@ pub fn phase(pod: &Pod, obs: &PodObservation) -> &'static str {
                     ok += 1;
                 }
             }
+            // Upstream counts a waiting container that ran before (lastState set, i.e.
+            // backing off) as stopped: a crash-looping pod stays Running.
+            Some(ObservedState::Waiting { reason }) if reason == CRASH_LOOP_BACK_OFF => {
+                stopped += 1;
+            }
             Some(ObservedState::Waiting { .. }) | None => waiting += 1,
         }
     }
@@ -173,12 +199,18 @@ fn condition(
     }
 }
 
-fn container_status(c: &ObservedContainer) -> ContainerStatus {
+/// Whether the container counts as ready (readiness probe result when known).
+fn is_ready(c: &ObservedContainer, detail: Option<&ContainerDetail>) -> bool {
+    let running = matches!(c.state, ObservedState::Running { .. });
+    running && detail.and_then(|d| d.ready).unwrap_or(true)
+}
+
+fn container_status(c: &ObservedContainer, detail: Option<&ContainerDetail>) -> ContainerStatus {
     let state = match &c.state {
         ObservedState::Waiting { reason } => ContainerState {
             waiting: Some(ContainerStateWaiting {
                 reason: Some(reason.clone()),
-                message: None,
+                message: detail.and_then(|d| d.waiting_message.clone()),
             }),
             ..Default::default()
         },
@@ -199,31 +231,42 @@ fn container_status(c: &ObservedContainer) -> ContainerStatus {
                 exit_code: *exit_code,
                 signal: *signal,
                 reason: Some(
-                    if *exit_code == 0 {
-                        "Completed"
-                    } else {
-                        "Error"
-                    }
-                    .into(),
+                    detail
+                        .and_then(|d| d.terminated_reason.clone())
+                        .unwrap_or_else(|| {
+                            if *exit_code == 0 {
+                                "Completed"
+                            } else {
+                                "Error"
+                            }
+                            .into()
+                        }),
                 ),
                 started_at: started_at.clone(),
                 finished_at: finished_at.clone(),
-                message: None,
+                message: detail.and_then(|d| d.terminated_message.clone()),
             }),
             ..Default::default()
         },
     };
-    // No probes yet: a running container is ready and started.
+    // Without probes a running container is ready and started.
     let running = matches!(c.state, ObservedState::Running { .. });
+    let started = running && detail.and_then(|d| d.started).unwrap_or(true);
     ContainerStatus {
         name: c.name.clone(),
         image: c.image.clone(),
         image_id: c.image_id.clone(),
         container_id: c.container_id.clone(),
-        ready: running,
-        started: Some(running),
+        ready: is_ready(c, detail),
+        started: Some(started),
         restart_count: c.restart_count,
         state: Some(state),
+        last_state: detail
+            .and_then(|d| d.last_state.clone())
+            .map(|t| ContainerState {
+                terminated: Some(t),
+                ..Default::default()
+            }),
         ..Default::default()
     }
 }
@@ -257,6 +300,17 @@ fn unseen(pod: &Pod, name: &str, init: bool, reason: &str) -> ObservedContainer 
 /// The pod's status: phase, conditions, IPs and container statuses. `previous` keeps
 /// condition transition times stable across calls.
 pub fn compute_status(pod: &Pod, obs: &PodObservation, previous: Option<&PodStatus>) -> PodStatus {
+    compute_status_with(pod, obs, &BTreeMap::new(), previous)
+}
+
+/// [`compute_status`] with per-container details (by name): readiness from probes,
+/// messages, lastState.
+pub fn compute_status_with(
+    pod: &Pod,
+    obs: &PodObservation,
+    details: &BTreeMap<String, ContainerDetail>,
+    previous: Option<&PodStatus>,
+) -> PodStatus {
     let phase = phase(pod, obs);
     let now = &obs.now;
 
@@ -299,7 +353,7 @@ pub fn compute_status(pod: &Pod, obs: &PodObservation, previous: Option<&PodStat
     // ContainersReady / Ready: every app container ready; a finished pod is PodCompleted.
     let unready: Vec<&str> = app
         .iter()
-        .filter(|c| !matches!(c.state, ObservedState::Running { .. }))
+        .filter(|c| !is_ready(c, details.get(&c.name)))
         .map(|c| c.name.as_str())
         .collect();
     let ready = unready.is_empty() && !app.is_empty();
@@ -356,9 +410,16 @@ pub fn compute_status(pod: &Pod, obs: &PodObservation, previous: Option<&PodStat
         pod_ips: (!pod_ips.is_empty()).then_some(pod_ips),
         host_ip: obs.host_ip.clone(),
         start_time: obs.start_time.clone(),
-        init_container_statuses: (!init.is_empty())
-            .then(|| init.iter().map(container_status).collect()),
-        container_statuses: Some(app.iter().map(container_status).collect()),
+        init_container_statuses: (!init.is_empty()).then(|| {
+            init.iter()
+                .map(|c| container_status(c, details.get(&format!("init:{}", c.name))))
+                .collect()
+        }),
+        container_statuses: Some(
+            app.iter()
+                .map(|c| container_status(c, details.get(&c.name)))
+                .collect(),
+        ),
         qos_class: None,
         ..Default::default()
     }
@@ -511,6 +572,90 @@ mod tests {
         assert_eq!(phase(&pod(&[], &["a", "b"], "Never"), &o), "Running");
         let o = observe(vec![], vec![obs_c("a", running())]);
         assert_eq!(phase(&pod(&[], &["a", "b"], "Never"), &o), "Pending");
+        // A crash-looping container keeps the pod Running.
+        let o = observe(
+            vec![],
+            vec![obs_c(
+                "a",
+                ObservedState::Waiting {
+                    reason: CRASH_LOOP_BACK_OFF.into(),
+                },
+            )],
+        );
+        assert_eq!(phase(&pod(&[], &["a"], "Always"), &o), "Running");
+    }
+
+    #[test]
+    fn details_drive_readiness_and_messages() {
+        let p = pod(&["i"], &["app"], "Always");
+        let o = observe(vec![obs_c("i", exited(0))], vec![obs_c("app", running())]);
+        let last = ContainerStateTerminated {
+            exit_code: 137,
+            reason: Some("OOMKilled".into()),
+            ..Default::default()
+        };
+        let details = BTreeMap::from([(
+            "app".to_string(),
+            ContainerDetail {
+                ready: Some(false),
+                started: Some(true),
+                last_state: Some(last.clone()),
+                ..Default::default()
+            },
+        )]);
+        let s = compute_status_with(&p, &o, &details, None);
+        assert_eq!(s.phase.as_deref(), Some("Running"));
+        assert_eq!(cond(&s, "Ready").status, "False");
+        assert_eq!(
+            cond(&s, "ContainersReady").message.as_deref(),
+            Some("containers with unready status: [app]")
+        );
+        let app = &s.container_statuses.as_ref().unwrap()[0];
+        assert!(!app.ready);
+        assert_eq!(app.started, Some(true));
+        assert_eq!(app.last_state.as_ref().unwrap().terminated, Some(last));
+
+        let o = observe(
+            vec![obs_c("i", exited(0))],
+            vec![obs_c(
+                "app",
+                ObservedState::Waiting {
+                    reason: "CrashLoopBackOff".into(),
+                },
+            )],
+        );
+        let details = BTreeMap::from([
+            (
+                "app".to_string(),
+                ContainerDetail {
+                    waiting_message: Some("back-off 10s".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "init:i".to_string(),
+                ContainerDetail {
+                    terminated_reason: Some("Completed".into()),
+                    terminated_message: Some("done".into()),
+                    ..Default::default()
+                },
+            ),
+        ]);
+        let s = compute_status_with(&p, &o, &details, None);
+        let w = s.container_statuses.as_ref().unwrap()[0]
+            .state
+            .clone()
+            .unwrap()
+            .waiting
+            .unwrap();
+        assert_eq!(w.message.as_deref(), Some("back-off 10s"));
+        let t = s.init_container_statuses.as_ref().unwrap()[0]
+            .state
+            .clone()
+            .unwrap()
+            .terminated
+            .unwrap();
+        assert_eq!(t.message.as_deref(), Some("done"));
     }
 
     #[test]

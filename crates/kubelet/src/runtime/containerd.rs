@@ -87,6 +87,8 @@ pub struct Containerd {
     channel: Channel,
     namespace: String,
     namespace_md: AsciiMetadataValue,
+    // kubelet-streaming: the binary log driver `TaskIo::LogFile` hands the shim.
+    log_driver: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Containerd {
@@ -127,8 +129,23 @@ impl Containerd {
             channel,
             namespace: namespace.to_string(),
             namespace_md,
+            log_driver: None,
         })
     }
+
+    // ---- kubelet-streaming: begin ----
+    /// With a log driver (`ferrokube-log-driver`), `TaskIo::LogFile` becomes containerd's
+    /// `binary://` logging URI: the shim runs the driver, which writes CRI-format records
+    /// (stdout and stderr apart, timestamped) to the file.
+    pub fn with_log_driver(mut self, driver: impl Into<PathBuf>) -> Self {
+        self.log_driver = Some(driver.into());
+        self
+    }
+
+    pub fn log_driver(&self) -> Option<&Path> {
+        self.log_driver.as_deref()
+    }
+    // ---- kubelet-streaming: end ----
 
     pub fn namespace(&self) -> &str {
         &self.namespace
@@ -136,7 +153,7 @@ impl Containerd {
 
     /// A request scoped to our namespace, and to a lease when given (resources created
     /// under a lease are safe from containerd's GC until the lease is deleted).
-    fn req<T>(&self, msg: T, lease: Option<&str>) -> Result<Request<T>> {
+    pub(crate) fn req<T>(&self, msg: T, lease: Option<&str>) -> Result<Request<T>> {
         let mut req = Request::new(msg);
         req.metadata_mut()
             .insert("containerd-namespace", self.namespace_md.clone());
@@ -160,10 +177,10 @@ impl Containerd {
     fn snapshots(&self) -> snap::snapshots_client::SnapshotsClient<Channel> {
         snap::snapshots_client::SnapshotsClient::new(self.channel.clone())
     }
-    fn containers(&self) -> api::containers_client::ContainersClient<Channel> {
+    pub(crate) fn containers(&self) -> api::containers_client::ContainersClient<Channel> {
         api::containers_client::ContainersClient::new(self.channel.clone())
     }
-    fn tasks(&self) -> api::tasks_client::TasksClient<Channel> {
+    pub(crate) fn tasks(&self) -> api::tasks_client::TasksClient<Channel> {
         api::tasks_client::TasksClient::new(self.channel.clone())
     }
 
@@ -801,7 +818,11 @@ impl Containerd {
                         msg: format!("{} is not absolute", path.display()),
                     });
                 }
-                let uri = format!("file://{}", path.display());
+                // kubelet-streaming: CRI-format logs through the binary log driver.
+                let uri = match &self.log_driver {
+                    Some(driver) => crate::logs::driver::binary_log_uri(driver, path),
+                    None => format!("file://{}", path.display()),
+                };
                 (uri.clone(), uri)
             }
             TaskIo::Fifos { stdout, stderr } => {

@@ -9,7 +9,11 @@
 //! `tests/containerd.rs`.
 
 pub mod containerd;
+// kubelet-streaming: exec in a running container.
+pub mod exec;
 pub mod oci_layout;
+// Registry pulls (oci-client) into containerd, owned by the image-pull work.
+pub mod pull;
 pub mod spec;
 
 pub use containerd::{

@@ -135,6 +135,8 @@ pub struct OciSpecInput {
     pub mounts: Vec<MountInput>,
     /// Join this network namespace (the pod sandbox's) instead of creating a new one.
     pub netns_path: Option<String>,
+    /// hostNetwork: share the node's network and UTS namespaces (no netns, no hostname).
+    pub host_network: bool,
     /// cgroupfs parent, e.g. `/kubepods/burstable/pod<uid>`; the container id is appended.
     /// Without it the path is `/<containerd namespace>/<id>` like containerd's default.
     pub cgroup_parent: Option<String>,
@@ -252,16 +254,17 @@ pub fn build_spec(input: &OciSpecInput, id: &str, namespace: &str) -> Value {
         .collect();
     mounts.extend(input.mounts.iter().map(user_mount));
 
-    let mut namespaces = vec![
-        json!({"type": "pid"}),
-        json!({"type": "ipc"}),
-        json!({"type": "uts"}),
-        json!({"type": "mount"}),
-    ];
-    namespaces.push(match &input.netns_path {
-        Some(path) => json!({"type": "network", "path": path}),
-        None => json!({"type": "network"}),
-    });
+    let mut namespaces = vec![json!({"type": "pid"}), json!({"type": "ipc"})];
+    if !input.host_network {
+        namespaces.push(json!({"type": "uts"}));
+    }
+    namespaces.push(json!({"type": "mount"}));
+    if !input.host_network {
+        namespaces.push(match &input.netns_path {
+            Some(path) => json!({"type": "network", "path": path}),
+            None => json!({"type": "network"}),
+        });
+    }
 
     let mut resources = json!({
         // Deny all device access by default; runc still creates the standard /dev nodes.
@@ -324,7 +327,7 @@ pub fn build_spec(input: &OciSpecInput, id: &str, namespace: &str) -> Value {
     if !input.additional_gids.is_empty() {
         spec["process"]["user"]["additionalGids"] = json!(input.additional_gids);
     }
-    if !input.hostname.is_empty() {
+    if !input.hostname.is_empty() && !input.host_network {
         spec["hostname"] = json!(input.hostname);
     }
     spec
@@ -473,6 +476,23 @@ mod tests {
 
         i.capabilities_add = vec!["all".into()];
         assert_eq!(capabilities(&i).len(), ALL_CAPABILITIES.len());
+    }
+
+    #[test]
+    fn host_network_shares_net_and_uts() {
+        let mut i = input();
+        i.host_network = true;
+        i.hostname = "ignored".into();
+        i.netns_path = Some("/var/run/netns/x".into());
+        let s = build_spec(&i, "c1", "k8s.io");
+        let ns: Vec<&str> = s["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(ns, ["pid", "ipc", "mount"]);
+        assert!(s.get("hostname").is_none());
     }
 
     #[test]

@@ -1,0 +1,15 @@
+//! kube-proxy in nftables mode: Services and EndpointSlices are reduced to a
+//! [`model::Model`], rendered by the pure [`render::render`] into a [`ruleset::Ruleset`]
+//! (the `kube-proxy` table, as upstream's nftables proxier writes it), and applied by
+//! [`proxier::Proxier`]: the whole table once, then only the differences, with a periodic
+//! full resync. [`daemon::run`] is the binary's main loop.
+
+pub mod config;
+pub mod daemon;
+pub mod health;
+pub mod metrics;
+pub mod model;
+pub mod nft;
+pub mod proxier;
+pub mod render;
+pub mod ruleset;

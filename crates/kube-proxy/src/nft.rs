@@ -1,0 +1,186 @@
+//! Running the `nft` binary: one `nft -f -` per transaction, and the cheap checks the
+//! proxier needs. The command can be prefixed (`ip netns exec <ns> nft`) so tests and the
+//! benchmark program a private network namespace.
+
+use std::ffi::OsString;
+use std::process::Stdio;
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+use crate::model::Family;
+use crate::ruleset::TABLE;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NftError {
+    #[error("running {program:?}: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("nft {what} failed: {stderr}")]
+    Failed { what: String, stderr: String },
+    #[error("parsing `nft -j` output: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// How to run `nft`.
+#[derive(Clone, Debug)]
+pub struct Nft {
+    argv: Vec<OsString>,
+}
+
+impl Default for Nft {
+    fn default() -> Self {
+        Nft::new()
+    }
+}
+
+impl Nft {
+    /// The `nft` on the PATH, in our own network namespace.
+    pub fn new() -> Nft {
+        Nft {
+            argv: vec!["nft".into()],
+        }
+    }
+
+    /// `ip netns exec <name> nft`.
+    pub fn in_netns(name: &str) -> Nft {
+        Nft {
+            argv: ["ip", "netns", "exec", name, "nft"]
+                .iter()
+                .map(OsString::from)
+                .collect(),
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.argv[0]);
+        cmd.args(&self.argv[1..]);
+        cmd.kill_on_drop(true);
+        cmd
+    }
+
+    fn program(&self) -> String {
+        self.argv
+            .iter()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Applies `text` as one transaction (`nft -f -`): all of it or none of it.
+    pub async fn apply(&self, text: &str) -> Result<(), NftError> {
+        let mut cmd = self.command();
+        cmd.args(["-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let spawn_err = |source| NftError::Spawn {
+            program: self.program(),
+            source,
+        };
+        let mut child = cmd.spawn().map_err(spawn_err)?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(text.as_bytes()).await.map_err(spawn_err)?;
+            drop(stdin);
+        }
+        let out = child.wait_with_output().await.map_err(spawn_err)?;
+        if out.status.success() {
+            return Ok(());
+        }
+        Err(NftError::Failed {
+            what: "-f (transaction)".into(),
+            stderr: truncate(&String::from_utf8_lossy(&out.stderr), 2000),
+        })
+    }
+
+    /// Runs `nft <args>` and returns stdout.
+    pub async fn run(&self, args: &[&str]) -> Result<String, NftError> {
+        let out = self
+            .command()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .map_err(|source| NftError::Spawn {
+                program: self.program(),
+                source,
+            })?;
+        if out.status.success() {
+            return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
+        }
+        Err(NftError::Failed {
+            what: args.join(" "),
+            stderr: truncate(&String::from_utf8_lossy(&out.stderr), 2000),
+        })
+    }
+
+    /// Whether our table is still there. nft 1.0 loads whatever its cache needs for a
+    /// command: `list tables` loads every rule (38 s at 10,000 Services), naming a chain
+    /// loads every chain (0.5 s), but `list flowtables` loads only tables and flowtables
+    /// and still prints a `table <family> <name> {` line per table.
+    pub async fn table_present(&self, family: Family) -> Result<bool, NftError> {
+        let out = self.run(&["list", "flowtables", family.nft()]).await?;
+        let wanted = format!("table {} {TABLE} {{", family.nft());
+        Ok(out.lines().any(|l| l.trim() == wanted))
+    }
+
+    /// `nft -j list table <family> kube-proxy`, parsed with the nftables crate's schema.
+    /// Objects the crate cannot represent (some rule expressions of nft 1.0) are skipped
+    /// rather than failing the whole listing.
+    pub async fn list_table(
+        &self,
+        family: Family,
+    ) -> Result<Vec<nftables::schema::NfObject<'static>>, NftError> {
+        #[derive(serde::Deserialize)]
+        struct Listing {
+            nftables: Vec<Box<serde_json::value::RawValue>>,
+        }
+        let json = self
+            .run(&["-j", "list", "table", family.nft(), TABLE])
+            .await?;
+        let listing: Listing = serde_json::from_str(&json)?;
+        Ok(listing
+            .nftables
+            .iter()
+            .filter_map(|raw| serde_json::from_str(raw.get()).ok())
+            .collect())
+    }
+
+    /// Deletes our table (kube-proxy --cleanup); absent is not an error.
+    pub async fn delete_table(&self, family: Family) -> Result<(), NftError> {
+        let p = format!("{} {TABLE}", family.nft());
+        self.apply(&format!("add table {p}\ndelete table {p}\n"))
+            .await
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.trim_end().to_string();
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}...", &s[..cut])
+}
+
+/// Chain and set names in a `nft -j list table` answer (for tests and diagnostics).
+pub fn object_names(objects: &[nftables::schema::NfObject<'_>]) -> (Vec<String>, Vec<String>) {
+    use nftables::schema::{NfListObject, NfObject};
+    let mut chains = Vec::new();
+    let mut sets = Vec::new();
+    for obj in objects {
+        if let NfObject::ListObject(item) = obj {
+            match item {
+                NfListObject::Chain(c) => chains.push(c.name.to_string()),
+                NfListObject::Set(s) => sets.push(s.name.to_string()),
+                NfListObject::Map(m) => sets.push(m.name.to_string()),
+                _ => {}
+            }
+        }
+    }
+    (chains, sets)
+}
