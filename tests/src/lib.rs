@@ -274,6 +274,11 @@ impl TestCluster {
 
     /// Runs `kubectl --kubeconfig <admin> <args>` (60 s at most). A non-zero exit is not an
     /// error here: look at [`Output::status`] or use [`Output::ok`].
+    /// A kube-rs client authenticated with the admin kubeconfig.
+    pub async fn client(&self) -> Result<kube::Client> {
+        kube_client(self.kubeconfig_path()).await
+    }
+
     pub fn kubectl(&self, args: &[&str]) -> Result<Output> {
         self.kubectl_as(&self.kubeconfig, args, None)
     }
@@ -513,6 +518,14 @@ pub fn run_with_timeout(
         stdout,
         stderr,
     })
+}
+
+/// A kube-rs client from a kubeconfig file.
+pub async fn kube_client(kubeconfig: &Path) -> Result<kube::Client> {
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig)
+        .with_context(|| format!("reading {}", kubeconfig.display()))?;
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?;
+    Ok(kube::Client::try_from(config)?)
 }
 
 /// `$KUBECTL`, else `/usr/bin/kubectl` if it exists, else `kubectl` from `$PATH`.

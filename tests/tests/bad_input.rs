@@ -8,12 +8,6 @@ use http::{Method, Request};
 use kube::Client;
 use serde_json::Value;
 
-async fn client(c: &TestCluster) -> Result<Client> {
-    let kubeconfig = kube::config::Kubeconfig::read_from(c.kubeconfig_path())?;
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
-    Ok(Client::try_from(config)?)
-}
-
 /// Sends a raw request and returns (HTTP status, decoded Status body).
 async fn send(
     client: &Client,
@@ -50,7 +44,7 @@ fn status_is(v: &(u16, Value), code: u16, reason: &str) -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_and_mismatched_bodies_are_refused_without_writes() -> Result<()> {
     let c = TestCluster::shared()?;
-    let client = client(c).await?;
+    let client = c.client().await?;
     let cms = "/api/v1/namespaces/default/configmaps";
 
     let r = send(
@@ -213,7 +207,7 @@ async fn malformed_and_mismatched_bodies_are_refused_without_writes() -> Result<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_resources_selectors_and_versions() -> Result<()> {
     let c = TestCluster::shared()?;
-    let client = client(c).await?;
+    let client = c.client().await?;
     let r = send(
         &client,
         Method::GET,

@@ -64,12 +64,6 @@ impl Drop for ControllerManager {
     }
 }
 
-async fn client(c: &TestCluster) -> Result<Client> {
-    let kubeconfig = kube::config::Kubeconfig::read_from(c.kubeconfig_path())?;
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
-    Ok(Client::try_from(config)?)
-}
-
 async fn create_namespace(client: &Client, name: &str) -> Result<()> {
     let api: Api<Namespace> = Api::all(client.clone());
     let ns = Namespace {
@@ -132,7 +126,7 @@ async fn pod_ip(pods: &Api<Pod>, name: &str) -> Result<Option<String>> {
 async fn services_get_endpoints_namespaces_get_defaults_and_deleted_namespaces_empty() -> Result<()>
 {
     let c = TestCluster::start()?;
-    let client = client(&c).await?;
+    let client = c.client().await?;
     let kcm = ControllerManager::start(&c, "kcm-infra", &["--controllers", INFRA_CONTROLLERS])?;
     let nodes = HollowNodes::start(
         client.clone(),
@@ -408,7 +402,7 @@ async fn services_namespaces_scenario(c: &TestCluster, client: &Client) -> Resul
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_ipam_assigns_cidrs_and_a_silent_node_is_tainted_evicted_and_recovers() -> Result<()> {
     let c = TestCluster::start()?;
-    let client = client(&c).await?;
+    let client = c.client().await?;
     let names: Vec<String> = (0..3).map(|i| format!("life-{i}")).collect();
     let nodes = HollowNodes::start(client.clone(), &names, HollowCapacity::default()).await?;
     // Grace 20 s: hollow nodes renew their Lease every 10 s.

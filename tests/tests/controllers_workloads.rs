@@ -58,12 +58,6 @@ impl Drop for ControllerManager {
     }
 }
 
-async fn client(c: &TestCluster) -> Result<Client> {
-    let kubeconfig = kube::config::Kubeconfig::read_from(c.kubeconfig_path())?;
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
-    Ok(Client::try_from(config)?)
-}
-
 async fn namespace(client: &Client, name: &str) -> Result<()> {
     let api: Api<Namespace> = Api::all(client.clone());
     let ns = Namespace {
@@ -235,7 +229,7 @@ fn annotation(meta: &ObjectMeta, key: &str) -> Option<String> {
 async fn deployments_roll_out_undo_scale_and_cascade() -> Result<()> {
     let _serial = SERIAL.lock().await;
     let c = TestCluster::shared()?;
-    let client = client(c).await?;
+    let client = c.client().await?;
     let ns = "workloads";
     namespace(&client, ns).await?;
     let node_names: Vec<String> = (0..3).map(|i| format!("wl-node-{i}")).collect();
@@ -610,7 +604,7 @@ async fn scenario(
 async fn replication_controller_adoption_generic_gc_and_podgc() -> Result<()> {
     let _serial = SERIAL.lock().await;
     let c = TestCluster::shared()?;
-    let client = client(c).await?;
+    let client = c.client().await?;
     let ns = "rc-adopt";
     namespace(&client, ns).await?;
     let node_names = vec!["rc-node-0".to_string()];

@@ -11,12 +11,6 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, ObjectMeta, PostParams, WatchEvent, WatchParams};
 use kube::Client;
 
-async fn client(c: &TestCluster) -> Result<Client> {
-    let kubeconfig = kube::config::Kubeconfig::read_from(c.kubeconfig_path())?;
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
-    Ok(Client::try_from(config)?)
-}
-
 async fn namespace(client: &Client, name: &str) -> Result<()> {
     let api: Api<Namespace> = Api::all(client.clone());
     let ns = Namespace {
@@ -48,7 +42,7 @@ fn cm(name: &str, data: &[(&str, &str)]) -> ConfigMap {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_updates_lose_nothing() -> Result<()> {
     let c = TestCluster::shared()?;
-    let client = client(c).await?;
+    let client = c.client().await?;
     namespace(&client, "concurrency").await?;
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "concurrency");
     api.create(&PostParams::default(), &cm("counter", &[("n", "0")]))
@@ -125,7 +119,7 @@ async fn concurrent_updates_lose_nothing() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_from_resource_version_sees_every_change() -> Result<()> {
     let c = TestCluster::shared()?;
-    let client = client(c).await?;
+    let client = c.client().await?;
     namespace(&client, "watching").await?;
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "watching");
     let created = api.create(&PostParams::default(), &cm("w0", &[])).await?;
@@ -172,7 +166,7 @@ async fn watch_from_a_revision_out_of_the_window_is_410_expired() -> Result<()> 
         extra_apiserver_args: vec!["--watch-cache-history=5".into()],
         ..Default::default()
     })?;
-    let client = client(&c).await?;
+    let client = c.client().await?;
     namespace(&client, "window").await?;
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "window");
     let first = api
@@ -217,7 +211,7 @@ async fn watch_from_a_revision_out_of_the_window_is_410_expired() -> Result<()> 
 async fn etcd_restart_under_load_loses_no_event() -> Result<()> {
     // Its own cluster: this test stops etcd.
     let c = TestCluster::start()?;
-    let client = client(&c).await?;
+    let client = c.client().await?;
     namespace(&client, "restart").await?;
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "restart");
     let start = api

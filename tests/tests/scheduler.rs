@@ -14,12 +14,6 @@ use kube::api::{Api, ListParams, ObjectMeta, PostParams};
 use kube::Client;
 use serde_json::json;
 
-async fn client(c: &TestCluster) -> Result<Client> {
-    let kubeconfig = kube::config::Kubeconfig::read_from(c.kubeconfig_path())?;
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
-    Ok(Client::try_from(config)?)
-}
-
 async fn namespace(client: &Client, name: &str) -> Result<()> {
     let api: Api<Namespace> = Api::all(client.clone());
     let ns = Namespace {
@@ -60,7 +54,7 @@ fn names(prefix: &str, n: usize) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hollow_nodes_are_ready_renew_leases_and_run_bound_pods() -> Result<()> {
     let c = TestCluster::shared()?;
-    let client = client(c).await?;
+    let client = c.client().await?;
     namespace(&client, "hollow").await?;
     let nodes = HollowNodes::start(
         client.clone(),
@@ -257,7 +251,7 @@ fn scheduler(c: &TestCluster, name: &str, extra: &[&str]) -> Result<SchedulerPro
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedules_spreads_explains_taints_affinity_and_preempts() -> Result<()> {
     let c = TestCluster::start()?;
-    let client = client(&c).await?;
+    let client = c.client().await?;
     let ns = "sched";
     namespace(&client, ns).await?;
     let nodes =
@@ -400,7 +394,7 @@ async fn schedules_spreads_explains_taints_affinity_and_preempts() -> Result<()>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_schedulers_only_the_leader_binds() -> Result<()> {
     let c = TestCluster::start()?;
-    let client = client(&c).await?;
+    let client = c.client().await?;
     let ns = "ha";
     namespace(&client, ns).await?;
     let nodes =

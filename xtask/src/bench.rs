@@ -15,11 +15,14 @@ pub struct BenchArgs {
     args: Vec<String>,
 }
 
-/// One named benchmark.
+/// One named benchmark: a binary of the e2e crate (`tests/src/bin/<bin>.rs`), run in
+/// release mode against the release daemons of `packages` (found through
+/// `FERROKUBE_BIN_DIR`).
 pub struct Benchmark {
     pub name: &'static str,
     pub about: &'static str,
-    pub run: fn(&[String]) -> Result<()>,
+    pub bin: &'static str,
+    pub packages: &'static [&'static str],
 }
 
 /// Every benchmark `cargo xtask bench` knows.
@@ -27,142 +30,62 @@ pub const BENCHMARKS: &[Benchmark] = &[
     Benchmark {
         name: "apiserver",
         about: "kube-apiserver request throughput and latency against a local cluster",
-        run: apiserver,
+        bin: "apiserver-bench",
+        packages: &["apiserver"],
     },
-    // coredns-addon (issue 6).
-    Benchmark {
-        name: "dns",
-        about: "coredns-addon queries/s with dnsperf, next to NSD serving the same names",
-        run: dns,
-    },
-    // kube-proxy (issue 6).
-    Benchmark {
-        name: "proxy",
-        about: "kube-proxy nftables full sync and one-endpoint change at 1k/5k/10k Services (root)",
-        run: proxy,
-    },
-    // kube-scheduler (issue 5).
     Benchmark {
         name: "scheduler",
         about: "kube-scheduler pods/s and creation->bound latency on 1,000 hollow nodes, 10,000 pods",
-        run: scheduler,
+        bin: "scheduler-bench",
+        packages: &["apiserver", "scheduler"],
     },
-    // kube-controller-manager workload controllers (issue 5).
     Benchmark {
         name: "controllers",
         about: "Deployment scaled 0 -> 3,000 replicas on hollow nodes until bound + Running, then a rolling update",
-        run: controllers,
+        bin: "controllers-bench",
+        packages: &["apiserver", "scheduler", "controller-manager"],
     },
-    // kubelet (issue 4).
     Benchmark {
         name: "kubelet",
         about: "30 pods created at once on one node (containerd + kubelet): create->Running p50/p99, delete all, kubelet RSS (root)",
-        run: kubelet,
+        bin: "kubelet-bench",
+        packages: &["apiserver", "kubelet"],
+    },
+    Benchmark {
+        name: "proxy",
+        about: "kube-proxy nftables full sync and one-endpoint change at 1k/5k/10k Services (root)",
+        bin: "proxy-bench",
+        packages: &[],
+    },
+    Benchmark {
+        name: "dns",
+        about: "coredns-addon queries/s with dnsperf, next to NSD serving the same names",
+        bin: "dns-bench",
+        packages: &["apiserver", "coredns-addon"],
     },
 ];
 
-/// `tests/src/bin/kubelet-bench.rs` against release kube-apiserver and kubelet, with
-/// containerd and the CNI bridge network (root).
-fn kubelet(args: &[String]) -> Result<()> {
+fn run_benchmark(b: &Benchmark, args: &[String]) -> Result<()> {
     crate::apt::ensure_packages()?;
-    let bin_dir = crate::build_packages(&["apiserver", "kubelet"], true)?;
+    let mut envs = Vec::new();
+    if !b.packages.is_empty() {
+        envs.push((
+            "FERROKUBE_BIN_DIR",
+            crate::build_packages(b.packages, true)?,
+        ));
+    }
     let mut cargo_args = vec![
         "run",
         "--release",
         "-p",
         "ferrokube-e2e",
         "--bin",
-        "kubelet-bench",
+        b.bin,
         "--",
     ];
     cargo_args.extend(args.iter().map(String::as_str));
-    crate::cargo(&cargo_args, &[("FERROKUBE_BIN_DIR", &bin_dir)])
-}
-
-/// `tests/src/bin/controllers-bench.rs` against release kube-apiserver, kube-scheduler
-/// and kube-controller-manager.
-fn controllers(args: &[String]) -> Result<()> {
-    crate::apt::ensure_packages()?;
-    let bin_dir = crate::build_packages(&["apiserver", "scheduler", "controller-manager"], true)?;
-    let mut cargo_args = vec![
-        "run",
-        "--release",
-        "-p",
-        "ferrokube-e2e",
-        "--bin",
-        "controllers-bench",
-        "--",
-    ];
-    cargo_args.extend(args.iter().map(String::as_str));
-    crate::cargo(&cargo_args, &[("FERROKUBE_BIN_DIR", &bin_dir)])
-}
-
-/// `tests/src/bin/scheduler-bench.rs` against release kube-apiserver and kube-scheduler.
-fn scheduler(args: &[String]) -> Result<()> {
-    crate::apt::ensure_packages()?;
-    let bin_dir = crate::build_packages(&["apiserver", "scheduler"], true)?;
-    let mut cargo_args = vec![
-        "run",
-        "--release",
-        "-p",
-        "ferrokube-e2e",
-        "--bin",
-        "scheduler-bench",
-        "--",
-    ];
-    cargo_args.extend(args.iter().map(String::as_str));
-    crate::cargo(&cargo_args, &[("FERROKUBE_BIN_DIR", &bin_dir)])
-}
-
-/// `tests/src/bin/proxy-bench.rs`: kube-proxy's renderer and proxier against the real
-/// `nft` in a private network namespace (root).
-fn proxy(args: &[String]) -> Result<()> {
-    crate::apt::ensure_packages()?;
-    let mut cargo_args = vec![
-        "run",
-        "--release",
-        "-p",
-        "ferrokube-e2e",
-        "--bin",
-        "proxy-bench",
-        "--",
-    ];
-    cargo_args.extend(args.iter().map(String::as_str));
-    crate::cargo(&cargo_args, &[])
-}
-
-/// `tests/src/bin/dns-bench.rs` against release kube-apiserver and coredns-addon.
-fn dns(args: &[String]) -> Result<()> {
-    crate::apt::ensure_packages()?;
-    let bin_dir = crate::build_packages(&["apiserver", "coredns-addon"], true)?;
-    let mut cargo_args = vec![
-        "run",
-        "--release",
-        "-p",
-        "ferrokube-e2e",
-        "--bin",
-        "dns-bench",
-        "--",
-    ];
-    cargo_args.extend(args.iter().map(String::as_str));
-    crate::cargo(&cargo_args, &[("FERROKUBE_BIN_DIR", &bin_dir)])
-}
-
-/// `tests/src/bin/apiserver-bench.rs` against a release kube-apiserver.
-fn apiserver(args: &[String]) -> Result<()> {
-    crate::apt::ensure_packages()?;
-    let bin_dir = crate::build_binaries(true)?;
-    let mut cargo_args = vec![
-        "run",
-        "--release",
-        "-p",
-        "ferrokube-e2e",
-        "--bin",
-        "apiserver-bench",
-        "--",
-    ];
-    cargo_args.extend(args.iter().map(String::as_str));
-    crate::cargo(&cargo_args, &[("FERROKUBE_BIN_DIR", &bin_dir)])
+    let envs: Vec<(&str, &std::path::Path)> = envs.iter().map(|(k, v)| (*k, v.as_path())).collect();
+    crate::cargo(&cargo_args, &envs)
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
@@ -184,7 +107,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         );
     };
     match BENCHMARKS.iter().find(|b| b.name == name) {
-        Some(b) => (b.run)(&args.args),
+        Some(b) => run_benchmark(b, &args.args),
         None => bail!("unknown benchmark `{name}`; benchmarks:\n{}", list()),
     }
 }

@@ -278,6 +278,12 @@ fn up(args: UpArgs) -> Result<()> {
         for addon in [Addon::KubeProxy, Addon::CoreDns] {
             start_addon(addon, &bin_dir, &cluster, &node_name);
         }
+        match publish_kube_dns(&cluster, &node_name) {
+            Ok(ip) => {
+                println!("kube-dns        10.96.0.10 -> {ip}:53 (deploy/manifests/kube-dns.yaml)")
+            }
+            Err(e) => println!("kube-dns        FAILED: {e:#}"),
+        }
     }
     println!();
     println!("export KUBECONFIG={}", cluster.admin_kubeconfig().display());
@@ -312,6 +318,43 @@ fn start_addon(addon: Addon, bin_dir: &Path, cluster: &LocalCluster, node_name: 
         ),
         Err(e) => println!("{:<15} FAILED: {e:#}", addon.binary()),
     }
+}
+
+/// Applies deploy/manifests/kube-dns.yaml with the node's InternalIP as the DNS
+/// endpoint (the addon runs on the host); returns that address.
+fn publish_kube_dns(cluster: &LocalCluster, node_name: &str) -> Result<String> {
+    let resp = cluster.apiserver_get(
+        &format!("/api/v1/nodes/{node_name}"),
+        std::time::Duration::from_secs(10),
+    )?;
+    let node: serde_json::Value = serde_json::from_str(&resp.body).context("decoding the Node")?;
+    let ip = node["status"]["addresses"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["type"] == "InternalIP"))
+        .and_then(|a| a["address"].as_str())
+        .context("the Node has no InternalIP")?
+        .to_string();
+    let manifest_path = repo_root().join("deploy/manifests/kube-dns.yaml");
+    let manifest = std::fs::read_to_string(&manifest_path)
+        .with_context(|| format!("reading {}", manifest_path.display()))?
+        .replace("${NODE_IP}", &ip);
+    let mut child = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(cluster.admin_kubeconfig())
+        .args(["apply", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("running kubectl apply")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        stdin.write_all(manifest.as_bytes())?;
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("kubectl apply -f deploy/manifests/kube-dns.yaml failed ({status})");
+    }
+    Ok(ip)
 }
 
 fn down(purge: bool) -> Result<()> {

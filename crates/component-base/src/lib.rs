@@ -1,5 +1,6 @@
 //! What every ferrokube daemon shares.
 
+pub mod client;
 pub mod duration;
 pub mod leader_election;
 pub mod logs;

@@ -24,24 +24,7 @@ pub use options::ControllerManagerOptions;
 
 /// A client from --kubeconfig (and --master), else the default/in-cluster config.
 pub async fn client(options: &ControllerManagerOptions) -> anyhow::Result<kube::Client> {
-    let mut config = match &options.kubeconfig {
-        Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path)
-                .with_context(|| format!("reading --kubeconfig {}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kc, &Default::default())
-                .await
-                .with_context(|| format!("loading --kubeconfig {}", path.display()))?
-        }
-        None => kube::Config::infer()
-            .await
-            .context("no --kubeconfig given and no in-cluster or default config found")?,
-    };
-    if let Some(master) = &options.master {
-        config.cluster_url = master
-            .parse()
-            .with_context(|| format!("--master {master:?} is not a URL"))?;
-    }
-    kube::Client::try_from(config).context("building the API client")
+    component_base::client::build(options.kubeconfig.as_deref(), options.master.as_deref()).await
 }
 
 /// Runs the controller manager until `shutdown` resolves: serves /healthz /readyz

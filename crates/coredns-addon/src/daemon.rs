@@ -30,19 +30,7 @@ const REBUILD_DELAY: Duration = Duration::from_millis(50);
 
 /// A client from --kubeconfig, else the default / in-cluster configuration.
 pub async fn client(options: &Options) -> anyhow::Result<kube::Client> {
-    let config = match &options.kubeconfig {
-        Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path)
-                .with_context(|| format!("reading --kubeconfig {}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kc, &Default::default())
-                .await
-                .with_context(|| format!("loading --kubeconfig {}", path.display()))?
-        }
-        None => kube::Config::infer()
-            .await
-            .context("no --kubeconfig given and no in-cluster or default config found")?,
-    };
-    kube::Client::try_from(config).context("building the API client")
+    component_base::client::build(options.kubeconfig.as_deref(), None).await
 }
 
 /// Logging as `component_base::logs`, but hickory-server's one-line-per-query logs are

@@ -35,6 +35,7 @@ pub const MAX_UDP_PAYLOAD: u16 = 4096;
 /// How long an idle TCP connection is kept.
 pub const TCP_TIMEOUT: Duration = Duration::from_secs(10);
 
+mod pktinfo;
 mod udp;
 
 /// Answers one request: the cluster zone from the index, the rest through the forwarder.

@@ -413,19 +413,7 @@ fn parse_ip_addr_json(json: &[u8]) -> Vec<IpAddr> {
 
 /// A client from --kubeconfig, else the in-cluster / default configuration.
 pub async fn client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<Client> {
-    let config = match kubeconfig {
-        Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path)
-                .with_context(|| format!("reading kubeconfig {}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-                .await
-                .with_context(|| format!("loading kubeconfig {}", path.display()))?
-        }
-        None => kube::Config::infer()
-            .await
-            .context("no --kubeconfig and no in-cluster configuration")?,
-    };
-    Client::try_from(config).context("building the API client")
+    component_base::client::build(kubeconfig, None).await
 }
 
 #[cfg(test)]

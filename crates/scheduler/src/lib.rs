@@ -40,24 +40,7 @@ pub async fn client(
     kubeconfig: Option<&std::path::Path>,
     master: Option<&str>,
 ) -> anyhow::Result<kube::Client> {
-    let mut config = match kubeconfig {
-        Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path)
-                .with_context(|| format!("reading kubeconfig {}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-                .await
-                .with_context(|| format!("loading kubeconfig {}", path.display()))?
-        }
-        None => kube::Config::infer()
-            .await
-            .context("no --kubeconfig and no in-cluster configuration")?,
-    };
-    if let Some(m) = master {
-        config.cluster_url = m
-            .parse()
-            .with_context(|| format!("invalid --master {m:?}"))?;
-    }
-    kube::Client::try_from(config).context("building the API client")
+    component_base::client::build(kubeconfig, master).await
 }
 
 /// Everything `kube-scheduler` does after parsing flags: load the configuration

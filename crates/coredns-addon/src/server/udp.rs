@@ -34,6 +34,8 @@ use tokio::net::UdpSocket;
 struct UdpResponder {
     socket: Arc<UdpSocket>,
     dst: SocketAddr,
+    /// The address the query was sent to: the answer's source (see `pktinfo`).
+    local: Option<std::net::IpAddr>,
 }
 
 #[async_trait::async_trait]
@@ -77,7 +79,7 @@ impl ResponseHandler for UdpResponder {
                 ResponseInfo::from(header)
             }
         };
-        self.socket.send_to(&buf, self.dst).await?;
+        super::pktinfo::send(&self.socket, &buf, self.dst, self.local).await?;
         Ok(info)
     }
 }
@@ -98,6 +100,7 @@ async fn handle_packet<H: RequestHandler>(
     socket: &Arc<UdpSocket>,
     packet: &[u8],
     src: SocketAddr,
+    local: Option<std::net::IpAddr>,
 ) {
     let mut decoder = BinDecoder::new(packet);
     let Ok(header) = Header::read(&mut decoder) else {
@@ -111,7 +114,7 @@ async fn handle_packet<H: RequestHandler>(
         Err(e) => {
             tracing::debug!(%src, error = %e, "malformed request; FORMERR");
             if let Some(bytes) = formerr(&header) {
-                let _ = socket.send_to(&bytes, src).await;
+                let _ = super::pktinfo::send(socket, &bytes, src, local).await;
             }
             return;
         }
@@ -119,6 +122,7 @@ async fn handle_packet<H: RequestHandler>(
     let responder = UdpResponder {
         socket: socket.clone(),
         dst: src,
+        local,
     };
     let handler = handler.clone();
     let mut answer: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
@@ -136,6 +140,13 @@ async fn handle_packet<H: RequestHandler>(
 /// Serves DNS over UDP on `socket` with `loops` receive loops until the returned future
 /// is dropped.
 pub async fn serve_udp<H: RequestHandler>(socket: UdpSocket, handler: Arc<H>, loops: usize) {
+    // Only a wildcard socket needs each query's destination to answer from it.
+    let wildcard = socket.local_addr().is_ok_and(|a| a.ip().is_unspecified());
+    if wildcard {
+        if let Err(e) = super::pktinfo::enable(&socket) {
+            tracing::warn!(error = %e, "IP_PKTINFO unavailable: answers leave from the interface address");
+        }
+    }
     let socket = Arc::new(socket);
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..loops.max(1) {
@@ -144,7 +155,15 @@ pub async fn serve_udp<H: RequestHandler>(socket: UdpSocket, handler: Arc<H>, lo
         tasks.spawn(async move {
             let mut buf = vec![0u8; 4096];
             loop {
-                let (n, src) = match socket.recv_from(&mut buf).await {
+                let received = if wildcard {
+                    super::pktinfo::recv(&socket, &mut buf).await
+                } else {
+                    socket
+                        .recv_from(&mut buf)
+                        .await
+                        .map(|(n, src)| (n, src, None))
+                };
+                let (n, src, local) = match received {
                     Ok(r) => r,
                     Err(e) => {
                         // ICMP errors from earlier sends surface here; keep serving, but do
@@ -163,7 +182,7 @@ pub async fn serve_udp<H: RequestHandler>(socket: UdpSocket, handler: Arc<H>, lo
                 if src.port() == 0 {
                     continue;
                 }
-                handle_packet(&handler, &socket, &buf[..n], src).await;
+                handle_packet(&handler, &socket, &buf[..n], src, local).await;
             }
         });
     }

@@ -46,19 +46,7 @@ async fn main() -> Result<()> {
         .await
         .context("asking the container runtime for its version")?;
 
-    let client = match &flags.kubeconfig {
-        Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path)
-                .with_context(|| format!("reading --kubeconfig {}", path.display()))?;
-            let c = kube::Config::from_custom_kubeconfig(kc, &Default::default())
-                .await
-                .with_context(|| format!("loading --kubeconfig {}", path.display()))?;
-            kube::Client::try_from(c).context("building the API client")?
-        }
-        None => kube::Client::try_default()
-            .await
-            .context("no --kubeconfig given and no in-cluster or default config found")?,
-    };
+    let client = component_base::client::build(flags.kubeconfig.as_deref(), None).await?;
 
     let opts = NodeOptions::resolve(&flags, cfg, &machine, runtime_version)?;
     tracing::info!(node = %opts.node_name, ip = %opts.node_ip, version = node::KUBELET_VERSION, "kubelet starting");
