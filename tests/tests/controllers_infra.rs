@@ -13,11 +13,11 @@ use ferrokube_deploy::process::{Daemon, DaemonSpec};
 use ferrokube_e2e::hollow::{HollowCapacity, HollowNodes, SchedulerProcess};
 use ferrokube_e2e::TestCluster;
 use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::api::core::v1::{
     ConfigMap, Endpoints, Namespace, Node, Pod, Service, ServiceAccount,
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::Client;
 use serde_json::json;
@@ -653,7 +653,7 @@ async fn lifecycle_scenario(client: &Client, hollow: &HollowNodes) -> Result<()>
                 .iter()
                 .any(|e| {
                     e.reason.as_deref() == Some("TaintManagerEviction")
-                        && e.note.as_deref() == Some("Marking for deletion Pod life/quick")
+                        && e.message.as_deref() == Some("Marking for deletion Pod life/quick")
                 })
                 .then_some(()))
         },
