@@ -171,6 +171,31 @@ pub fn stop_all(dir: &Path) -> Result<Vec<(&'static str, u32)>> {
     Ok(stopped)
 }
 
+/// Removes the nftables tables kube-proxy programs (as `kube-proxy --cleanup` does), so
+/// Service rules do not outlive the cluster. Returns the tables removed.
+pub fn remove_kube_proxy_rules() -> Vec<&'static str> {
+    let mut removed = Vec::new();
+    for (family, shown) in [("ip", "ip kube-proxy"), ("ip6", "ip6 kube-proxy")] {
+        let listed = std::process::Command::new("nft")
+            .args(["list", "table", family, "kube-proxy"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !listed {
+            continue;
+        }
+        let deleted = std::process::Command::new("nft")
+            .args(["delete", "table", family, "kube-proxy"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if deleted {
+            removed.push(shown);
+        }
+    }
+    removed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

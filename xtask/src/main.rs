@@ -363,8 +363,14 @@ fn down(purge: bool) -> Result<()> {
         println!("nothing to stop: {} does not exist", dir.display());
         return Ok(());
     }
-    for (name, pid) in components::stop_all(&dir)? {
+    let stopped = components::stop_all(&dir)?;
+    for (name, pid) in &stopped {
         println!("stopped {name} (pid {pid})");
+    }
+    if stopped.iter().any(|(name, _)| *name == "kube-proxy") {
+        for table in components::remove_kube_proxy_rules() {
+            println!("removed nftables table {table}");
+        }
     }
     node::down(&dir, purge)?;
     let report = stop_dir(
