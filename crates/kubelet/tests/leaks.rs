@@ -15,7 +15,7 @@ mod support;
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use ferrokube_e2e::TestCluster;
@@ -26,7 +26,7 @@ use kubelet::images;
 use kubelet::network::NetNs;
 use kubelet::pod::manager::PodManager;
 use kubelet::pod::{PodRunner, PodSandbox};
-use support::{PrivateContainerd, PrivateNetwork};
+use support::{eventually, PrivateContainerd, PrivateNetwork};
 
 const IMAGE: &str = "docker.io/library/busybox:latest";
 const NODE: &str = "fk-leak-node";
@@ -35,24 +35,6 @@ const NODE: &str = "fk-leak-node";
 struct World {
     network: PrivateNetwork,
     daemon: PrivateContainerd,
-}
-
-async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>>>,
-{
-    let start = Instant::now();
-    let mut last_err = None;
-    while start.elapsed() < timeout {
-        match f().await {
-            Ok(Some(v)) => return Ok(v),
-            Ok(None) => {}
-            Err(e) => last_err = Some(format!("{e:#}")),
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    bail!("timed out waiting for {what} (last error: {last_err:?})")
 }
 
 fn pod_yaml(name: &str, image: &str, command: &str, restart: &str) -> String {

@@ -12,78 +12,20 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use ferrokube_e2e::TestCluster;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kubelet::config::KubeletConfiguration;
 use kubelet::images;
-use kubelet::network::{CapabilityArgs, NetNs, PodArgs, Sandbox};
+use kubelet::network::NetNs;
 use kubelet::node::{self, MachineInfo, NodeOptions};
 use kubelet::pod::manager::PodManager;
 use kubelet::pod::{PodRunner, PodSandbox};
-use support::{PrivateContainerd, PrivateNetwork};
+use support::{eventually, PrivateContainerd, PrivateNetwork, World};
 
 const IMAGE: &str = "docker.io/library/busybox:latest";
 const NODE: &str = "fk-pm-node";
-
-/// Field order is drop order: pods' sandboxes, then the network, then containerd.
-struct World {
-    /// (namespace, name, uid) of every pod created: CNI DEL + netns delete on drop, in
-    /// case the manager did not get to it.
-    pods: Vec<(String, String, String)>,
-    network: PrivateNetwork,
-    daemon: PrivateContainerd,
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        for (ns, name, uid) in std::mem::take(&mut self.pods) {
-            let Ok(netns) = NetNs::named(&PodSandbox::netns_name(&uid)) else {
-                continue;
-            };
-            if !netns.exists() {
-                continue;
-            }
-            let sb = Sandbox {
-                container_id: uid.clone(),
-                netns: netns.path().to_path_buf(),
-                ifname: "eth0".into(),
-                pod: Some(PodArgs {
-                    namespace: ns,
-                    name,
-                    uid,
-                }),
-                capabilities: CapabilityArgs::default(),
-            };
-            if let Err(e) = self.network.cni.del(&self.network.net, &sb) {
-                eprintln!("cleanup: CNI DEL {}: {e}", sb.container_id);
-            }
-            if let Err(e) = netns.delete() {
-                eprintln!("cleanup: {e}");
-            }
-        }
-    }
-}
-
-/// Polls `f` until it returns Some, or fails after `timeout` with `what`.
-async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>>>,
-{
-    let start = Instant::now();
-    let mut last_err = None;
-    while start.elapsed() < timeout {
-        match f().await {
-            Ok(Some(v)) => return Ok(v),
-            Ok(None) => {}
-            Err(e) => last_err = Some(format!("{e:#}")),
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    bail!("timed out waiting for {what} (last error: {last_err:?})")
-}
 
 /// The image is imported, not in a registry: `web` says IfNotPresent (busybox:latest
 /// would default to Always), `noimage` says Never so it waits with ErrImageNeverPull.

@@ -6,9 +6,9 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use ferrokube_e2e::TestCluster;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::DeleteParams;
@@ -19,7 +19,7 @@ use kubelet::pod::manager::PodManager;
 use kubelet::pod::{PodRunner, PodSandbox};
 use kubelet::runtime::TaskState;
 use kubelet::static_pods::{ANNOTATION_HASH, ANNOTATION_MIRROR, ANNOTATION_SOURCE};
-use support::{PrivateContainerd, PrivateNetwork};
+use support::{eventually, PrivateContainerd, PrivateNetwork};
 
 const IMAGE: &str = "docker.io/library/busybox:latest";
 const NODE: &str = "fk-static-node";
@@ -28,24 +28,6 @@ const MIRROR: &str = "web-fk-static-node";
 struct World {
     network: PrivateNetwork,
     daemon: PrivateContainerd,
-}
-
-async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>>>,
-{
-    let start = Instant::now();
-    let mut last_err = None;
-    while start.elapsed() < timeout {
-        match f().await {
-            Ok(Some(v)) => return Ok(v),
-            Ok(None) => {}
-            Err(e) => last_err = Some(format!("{e:#}")),
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    bail!("timed out waiting for {what} (last error: {last_err:?})")
 }
 
 fn manifest(message: &str) -> String {

@@ -12,77 +12,21 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use ferrokube_e2e::TestCluster;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kubelet::config::KubeletConfiguration;
 use kubelet::logs::format::{parse_line, Stream};
-use kubelet::network::{CapabilityArgs, NetNs, PodArgs, Sandbox};
 use kubelet::node::{self, MachineInfo, NodeOptions};
 use kubelet::pod::manager::PodManager;
-use kubelet::pod::{PodRunner, PodSandbox};
-use support::{PrivateContainerd, PrivateNetwork};
+use kubelet::pod::PodRunner;
+use support::{eventually, PrivateContainerd, PrivateNetwork, World};
 
 const IMAGE: &str = "docker.io/library/busybox:latest";
 const NODE: &str = "fk-stream-node";
-
-/// Field order is drop order: pods' sandboxes, then the network, then containerd.
-struct World {
-    pods: Vec<(String, String, String)>,
-    network: PrivateNetwork,
-    daemon: PrivateContainerd,
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        for (ns, name, uid) in std::mem::take(&mut self.pods) {
-            let Ok(netns) = NetNs::named(&PodSandbox::netns_name(&uid)) else {
-                continue;
-            };
-            if !netns.exists() {
-                continue;
-            }
-            let sb = Sandbox {
-                container_id: uid.clone(),
-                netns: netns.path().to_path_buf(),
-                ifname: "eth0".into(),
-                pod: Some(PodArgs {
-                    namespace: ns,
-                    name,
-                    uid,
-                }),
-                capabilities: CapabilityArgs::default(),
-            };
-            if let Err(e) = self.network.cni.del(&self.network.net, &sb) {
-                eprintln!("cleanup: CNI DEL {}: {e}", sb.container_id);
-            }
-            if let Err(e) = netns.delete() {
-                eprintln!("cleanup: {e}");
-            }
-        }
-    }
-}
-
-async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>>>,
-{
-    let start = Instant::now();
-    let mut last_err = None;
-    while start.elapsed() < timeout {
-        match f().await {
-            Ok(Some(v)) => return Ok(v),
-            Ok(None) => {}
-            Err(e) => last_err = Some(format!("{e:#}")),
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    bail!("timed out waiting for {what} (last error: {last_err:?})")
-}
 
 fn kubectl(cluster: &TestCluster, args: &[&str]) -> Result<ferrokube_e2e::Output> {
     tokio::task::block_in_place(|| cluster.kubectl(args))

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kubelet::network::{BridgeNetwork, Cni, NetworkConfigList};
+use kubelet::network::{
+    BridgeNetwork, CapabilityArgs, Cni, NetNs, NetworkConfigList, PodArgs, Sandbox,
+};
+use kubelet::pod::PodSandbox;
 use kubelet::runtime::Containerd;
 
 pub const CONTAINERD: &str = "/usr/bin/containerd";
@@ -369,6 +372,66 @@ fn sweep_nat_rules(net_name: &str) {
         let (ok, out) = run("iptables", &["-w", "-t", "nat", "-X", &chain]);
         if !ok {
             eprintln!("cleanup: deleting nat chain {chain}: {out}");
+        }
+    }
+}
+
+/// Polls `f` until it returns Some, or fails after `timeout` with `what`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+{
+    let start = Instant::now();
+    let mut last_err = None;
+    while start.elapsed() < timeout {
+        match f().await {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => {}
+            Err(e) => last_err = Some(format!("{e:#}")),
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    anyhow::bail!("timed out waiting for {what} (last error: {last_err:?})")
+}
+
+/// A pod manager test's world: the pods it created (CNI DEL + netns delete on drop, in
+/// case the manager did not get to them), the network, containerd.
+/// Field order is drop order: pods' sandboxes, then the network, then containerd.
+pub struct World {
+    /// (namespace, name, uid) of every pod created: CNI DEL + netns delete on drop, in
+    /// case the manager did not get to it.
+    pub pods: Vec<(String, String, String)>,
+    pub network: PrivateNetwork,
+    pub daemon: PrivateContainerd,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        for (ns, name, uid) in std::mem::take(&mut self.pods) {
+            let Ok(netns) = NetNs::named(&PodSandbox::netns_name(&uid)) else {
+                continue;
+            };
+            if !netns.exists() {
+                continue;
+            }
+            let sb = Sandbox {
+                container_id: uid.clone(),
+                netns: netns.path().to_path_buf(),
+                ifname: "eth0".into(),
+                pod: Some(PodArgs {
+                    namespace: ns,
+                    name,
+                    uid,
+                }),
+                capabilities: CapabilityArgs::default(),
+            };
+            if let Err(e) = self.network.cni.del(&self.network.net, &sb) {
+                eprintln!("cleanup: CNI DEL {}: {e}", sb.container_id);
+            }
+            if let Err(e) = netns.delete() {
+                eprintln!("cleanup: {e}");
+            }
         }
     }
 }
