@@ -21,6 +21,15 @@ pub const CLUSTER_CIDR: &str = "10.244.0.0/16";
 /// The Service range kube-apiserver allocates ClusterIPs from (its default).
 pub const SERVICE_CIDR: &str = "10.96.0.0/12";
 
+/// deploy/manifests/kube-dns.yaml: the `kube-dns` Service at 10.96.0.10, its
+/// EndpointSlice and the addon's RBAC.
+const KUBE_DNS_MANIFEST: &str = include_str!("../manifests/kube-dns.yaml");
+
+/// The kube-dns manifest with `node_ip` (where coredns-addon listens) as its endpoint.
+pub fn kube_dns_manifest(node_ip: &str) -> String {
+    KUBE_DNS_MANIFEST.replace("${NODE_IP}", node_ip)
+}
+
 /// A daemon of the local cluster: its binary name, the user its client certificate
 /// names, and where its files go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -38,6 +38,10 @@ pub struct DaemonSpec {
     pub pid_file: PathBuf,
     /// See the module documentation.
     pub detach: bool,
+    /// A network namespace file (`/run/netns/<name>`) the daemon runs in; the mount
+    /// namespace stays the caller's (unlike `ip netns exec`), so what it mounts is seen
+    /// by every other process.
+    pub netns: Option<PathBuf>,
 }
 
 impl DaemonSpec {
@@ -55,7 +59,13 @@ impl DaemonSpec {
             log_file: log_file.into(),
             pid_file: pid_file.into(),
             detach: false,
+            netns: None,
         }
+    }
+
+    pub fn network_namespace(mut self, netns: impl Into<PathBuf>) -> Self {
+        self.netns = Some(netns.into());
+        self
     }
 
     pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
@@ -128,6 +138,26 @@ impl Daemon {
             .with_context(|| format!("duplicating {}", spec.log_file.display()))?;
 
         let mut cmd = Command::new(&spec.program);
+        if let Some(path) = &spec.netns {
+            let netns = fs::File::open(path).with_context(|| {
+                format!(
+                    "opening network namespace {} for {}",
+                    path.display(),
+                    spec.name
+                )
+            })?;
+            // SAFETY: setns(2) is async-signal-safe; the fd is owned by the closure (and
+            // so open until exec, where O_CLOEXEC closes it in the child).
+            unsafe {
+                cmd.pre_exec(move || {
+                    use std::os::fd::AsRawFd;
+                    if libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         cmd.args(&spec.args)
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())

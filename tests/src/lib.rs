@@ -43,6 +43,7 @@ use ferrokube_deploy::local_cluster::{LocalCluster, LocalClusterConfig, CLUSTER_
 pub use ferrokube_deploy;
 
 pub mod hollow;
+pub mod netns_nodes;
 
 /// How long one kubectl (or etcdctl) run may take before it is killed and reported.
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -238,6 +239,12 @@ impl TestCluster {
     /// Issues a client certificate for `user` in `groups` and writes a kubeconfig for it;
     /// returns the kubeconfig path (for [`TestCluster::kubectl_as`]).
     pub fn user_kubeconfig(&self, user: &str, groups: &[&str]) -> Result<PathBuf> {
+        self.user_kubeconfig_at(user, groups, &self.server_url)
+    }
+
+    /// Like [`TestCluster::user_kubeconfig`], for reaching the apiserver at `server`
+    /// (e.g. from a network namespace, through an address the certificate names).
+    pub fn user_kubeconfig_at(&self, user: &str, groups: &[&str], server: &str) -> Result<PathBuf> {
         let safe: String = user
             .chars()
             .map(|c| {
@@ -251,8 +258,17 @@ impl TestCluster {
         let c = self.lock();
         let pki = c.pki();
         let pair = pki.ensure_client_cert(&format!("user-{safe}"), user, groups)?;
-        let path = self.dir.join(format!("user-{safe}.kubeconfig"));
-        Kubeconfig::with_client_cert(CLUSTER_NAME, &self.server_url, &pki.ca_pem()?, user, &pair)?
+        let file = if server == self.server_url {
+            format!("user-{safe}.kubeconfig")
+        } else {
+            let host: String = server
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            format!("user-{safe}-{host}.kubeconfig")
+        };
+        let path = self.dir.join(file);
+        Kubeconfig::with_client_cert(CLUSTER_NAME, server, &pki.ca_pem()?, user, &pair)?
             .write(&path)?;
         Ok(path)
     }

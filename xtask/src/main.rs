@@ -334,10 +334,7 @@ fn publish_kube_dns(cluster: &LocalCluster, node_name: &str) -> Result<String> {
         .and_then(|a| a["address"].as_str())
         .context("the Node has no InternalIP")?
         .to_string();
-    let manifest_path = repo_root().join("deploy/manifests/kube-dns.yaml");
-    let manifest = std::fs::read_to_string(&manifest_path)
-        .with_context(|| format!("reading {}", manifest_path.display()))?
-        .replace("${NODE_IP}", &ip);
+    let manifest = ferrokube_deploy::components::kube_dns_manifest(&ip);
     let mut child = Command::new("kubectl")
         .arg("--kubeconfig")
         .arg(cluster.admin_kubeconfig())

@@ -9,7 +9,9 @@ use clap::Parser;
 #[command(
     name = "kube-apiserver",
     about = "The Kubernetes API server (ferrokube)",
-    version
+    version,
+    // pflag semantics: a flag given twice takes the last value.
+    args_override_self = true
 )]
 pub struct Options {
     /// The port on which to serve HTTPS with authentication and authorization.

@@ -504,11 +504,7 @@ fn changes_through_the_api_show_up() {
 fn the_kube_dns_manifest_publishes_the_service_at_10_96_0_10() {
     let f = fixture();
     let cluster = TestCluster::shared().unwrap();
-    let manifest = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/manifests/kube-dns.yaml"),
-    )
-    .unwrap()
-    .replace("${NODE_IP}", "127.0.0.1");
+    let manifest = ferrokube_e2e::ferrokube_deploy::components::kube_dns_manifest("127.0.0.1");
     cluster
         .kubectl_stdin(&["apply", "-f", "-"], &manifest)
         .and_then(|o| o.ok())

@@ -67,6 +67,21 @@ pub struct KubeletFlags {
     /// The port of the kubelet API (config: port).
     #[arg(long = "port")]
     pub port: Option<u16>,
+    // ---- pod network: the CNI locations (upstream's dockershim-era flags, which the
+    // kubelet dropped when containerd took over CNI; ferrokube runs CNI itself) ----
+    /// Directories searched for CNI plugin binaries (comma-separated).
+    #[arg(
+        long = "cni-bin-dir",
+        value_delimiter = ',',
+        default_value = "/opt/cni/bin,/usr/lib/cni"
+    )]
+    pub cni_bin_dir: Vec<PathBuf>,
+    /// Directory of the CNI network configuration (the first file by name is used).
+    #[arg(long = "cni-conf-dir", default_value = "/etc/cni/net.d")]
+    pub cni_conf_dir: PathBuf,
+    /// Directory where CNI plugins' results are cached.
+    #[arg(long = "cni-cache-dir", default_value = "/var/lib/cni")]
+    pub cni_cache_dir: PathBuf,
 }
 
 /// A Go `metav1.Duration` as written in config files: "10s", "1m30s", "500ms", "1.5h".
@@ -216,6 +231,8 @@ pub struct KubeletConfiguration {
     pub pod_pids_limit: i64,
     pub container_log_max_size: String,
     pub container_log_max_files: u32,
+    /// Where container logs are written (`<podLogsDir>/<ns>_<pod>_<uid>/<container>/N.log`).
+    pub pod_logs_dir: String,
 }
 
 impl Default for KubeletConfiguration {
@@ -292,6 +309,7 @@ impl Default for KubeletConfiguration {
             pod_pids_limit: -1,
             container_log_max_size: "10Mi".into(),
             container_log_max_files: 5,
+            pod_logs_dir: "/var/log/pods".into(),
         }
     }
 }
@@ -398,6 +416,12 @@ impl KubeletConfiguration {
             for (key, value) in map {
                 parse_quantity_milli(value).with_context(|| format!("{name}[{key:?}]"))?;
             }
+        }
+        if !Path::new(&self.pod_logs_dir).is_absolute() {
+            bail!(
+                "podLogsDir {:?} must be an absolute path",
+                self.pod_logs_dir
+            );
         }
         if let Some(cidr) = &self.pod_cidr {
             let (ip, prefix) = cidr
@@ -506,6 +530,20 @@ pub fn load(flags: &KubeletFlags) -> Result<KubeletConfiguration> {
     Ok(cfg)
 }
 
+/// The directory the pod log directories are written under, from podLogsDir. The pod
+/// runner and the API still take the parent of a `pods` directory (upstream's
+/// `/var/log/pods` layout), so podLogsDir must end in `/pods` for now.
+pub fn log_root(cfg: &KubeletConfiguration) -> Result<PathBuf> {
+    let dir = Path::new(&cfg.pod_logs_dir);
+    match (dir.file_name(), dir.parent()) {
+        (Some(name), Some(parent)) if name == "pods" => Ok(parent.to_path_buf()),
+        _ => bail!(
+            "podLogsDir {:?}: ferrokube needs a directory named `pods` (e.g. /var/log/pods)",
+            cfg.pod_logs_dir
+        ),
+    }
+}
+
 /// An eviction threshold: an absolute quantity or a percentage of capacity.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Threshold {
@@ -610,6 +648,32 @@ mod tests {
     use clap::Parser;
 
     const HEADER: &str = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n";
+
+    #[test]
+    fn pod_logs_dir_and_cni_flags() {
+        let cfg = KubeletConfiguration::default();
+        assert_eq!(log_root(&cfg).unwrap(), Path::new("/var/log"));
+        let cfg =
+            KubeletConfiguration::from_yaml(&format!("{HEADER}podLogsDir: /data/pods\n")).unwrap();
+        assert_eq!(log_root(&cfg).unwrap(), Path::new("/data"));
+        let cfg =
+            KubeletConfiguration::from_yaml(&format!("{HEADER}podLogsDir: /data/logs\n")).unwrap();
+        assert!(log_root(&cfg).is_err());
+        let err = KubeletConfiguration::from_yaml(&format!("{HEADER}podLogsDir: logs/pods\n"))
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("absolute"), "{err:#}");
+
+        let flags = KubeletFlags::parse_from(["kubelet"]);
+        assert_eq!(flags.cni_conf_dir, Path::new("/etc/cni/net.d"));
+        assert_eq!(flags.cni_bin_dir.len(), 2);
+        let flags =
+            KubeletFlags::parse_from(["kubelet", "--cni-bin-dir=/a,/b", "--cni-cache-dir=/c"]);
+        assert_eq!(
+            flags.cni_bin_dir,
+            vec![PathBuf::from("/a"), PathBuf::from("/b")]
+        );
+        assert_eq!(flags.cni_cache_dir, Path::new("/c"));
+    }
 
     #[test]
     fn durations() {

@@ -64,14 +64,15 @@ async fn main() -> Result<()> {
     // The pod network: upstream's default CNI locations (Debian's plugins live in
     // /usr/lib/cni).
     let cni = Cni {
-        bin_dirs: vec!["/opt/cni/bin".into(), "/usr/lib/cni".into()],
-        conf_dir: "/etc/cni/net.d".into(),
-        cache_dir: "/var/lib/cni".into(),
+        bin_dirs: flags.cni_bin_dir.clone(),
+        conf_dir: flags.cni_conf_dir.clone(),
+        cache_dir: flags.cni_cache_dir.clone(),
     };
+    let log_root = config::log_root(&opts.config)?;
     let runner = PodRunner {
         runtime,
         cni,
-        log_root: "/var/log".into(),
+        log_root: log_root.clone(),
         init_timeout: Duration::from_secs(600),
         host_ip: Some(opts.node_ip.to_string()),
         // kubelet-pod: API client (configMaps, secrets, events), volumes under
@@ -128,7 +129,7 @@ async fn main() -> Result<()> {
         runtime: manager_runtime,
         metrics: kubelet::metrics::Metrics::new(&opts.node_name)
             .context("registering the kubelet metrics")?,
-        log_root: "/var/log".into(),
+        log_root,
         exec_dir: "/run/ferrokube/kubelet/exec".into(),
     };
     let api_tls = kubelet::server::tls::server_config(
