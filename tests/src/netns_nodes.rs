@@ -29,6 +29,8 @@ use crate::{bin_dir, TestCluster};
 /// The pod network of the whole cluster (kube-proxy's --cluster-cidr); node N gets
 /// 10.244.N.0/24.
 pub const CLUSTER_CIDR: &str = "10.244.0.0/16";
+/// The apiserver's --service-cluster-ip-range (the test cluster's).
+pub const SERVICE_CIDR: &str = ferrokube_deploy::local_cluster::SERVICE_CLUSTER_IP_RANGE;
 /// The kubelets' clusterDNS (kube-dns' ClusterIP).
 pub const CLUSTER_DNS: &str = "10.96.0.10";
 /// PATH for the daemons (containerd finds runc, the kubelet iptables, kube-proxy nft).
@@ -289,6 +291,14 @@ impl Node {
         run_in(&node.netns, &["ip", "link", "set", "lo", "up"])?;
         lan.plug(&node.netns, index, &node.ip)?;
         run_in(&node.netns, &["sysctl", "-qw", "net.ipv4.ip_forward=1"])?;
+        // A real node routes everything somewhere (its default route), so packets to a
+        // ClusterIP without endpoints reach kube-proxy's filter chains and get its
+        // reject. The nodes have no default route (nothing may leave the machine): the
+        // Service range goes to the LAN instead.
+        run_in(
+            &node.netns,
+            &["ip", "route", "add", SERVICE_CIDR, "dev", "eth0"],
+        )?;
         let server = node.server.clone();
         node.start_containerd()?;
         node.start_kubelet(cluster, &server, busybox_tar)?;
@@ -471,6 +481,13 @@ impl Node {
             ));
         }
         out
+    }
+
+    /// kube-proxy's table on this node (`nft list table ip kube-proxy`), for failure
+    /// messages.
+    pub fn proxy_rules(&self) -> String {
+        run_in(&self.netns, &["nft", "list", "table", "ip", "kube-proxy"])
+            .unwrap_or_else(|e| format!("{e:#}"))
     }
 
     /// Runs `f` on a thread that entered this node's network namespace.

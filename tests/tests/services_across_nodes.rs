@@ -2,9 +2,9 @@
 //! kube-scheduler and kube-controller-manager, and two nodes in network namespaces
 //! (tests/src/netns_nodes.rs), each with its own containerd, kubelet and kube-proxy;
 //! coredns-addon on the first node behind `kube-dns`. A Deployment's pods spread over
-//! both nodes; a client pod reaches them through the Service's ClusterIP and by DNS
-//! name, and each node reaches them through the NodePort; scaling to zero gives an
-//! immediate "connection refused", scaling up restores the Service. Root only.
+//! both nodes; client pods reach them through the Service's ClusterIP and by DNS name
+//! (from both nodes), and each node reaches them through the NodePort; scaling to zero
+//! gives an immediate "connection refused", scaling up restores the Service. Root only.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -82,14 +82,25 @@ spec:
   - name: http
     port: 80
     targetPort: http
----
+{clients}"#,
+        clients = ["node-1", "node-2"]
+            .iter()
+            .map(|node| client_pod(ns, node))
+            .collect::<String>()
+    )
+}
+
+/// A pod that sleeps on `node`, named `client-<node>`, to run wget in.
+fn client_pod(ns: &str, node: &str) -> String {
+    format!(
+        r#"---
 apiVersion: v1
 kind: Pod
 metadata:
-  name: client
+  name: client-{node}
   namespace: {ns}
 spec:
-  nodeName: node-1
+  nodeName: {node}
   terminationGracePeriodSeconds: 1
   containers:
   - name: client
@@ -100,11 +111,17 @@ spec:
     )
 }
 
-/// `kubectl exec client -- timeout 10 wget -qO- <url>` (busybox 1.35's `wget -T`
-/// crashes): stdout on success, else stdout+stderr as the error.
+/// `kubectl exec client-node-1 -- timeout 10 wget -qO- <url>` (busybox 1.35's
+/// `wget -T` crashes): stdout on success, else stdout+stderr as the error.
 fn client_get(c: &TestCluster, ns: &str, url: &str) -> Result<String> {
+    client_get_from(c, ns, "node-1", url)
+}
+
+/// As [`client_get`], from the client pod on `node`.
+fn client_get_from(c: &TestCluster, ns: &str, node: &str, url: &str) -> Result<String> {
+    let pod = format!("client-{node}");
     let out = c.kubectl(&[
-        "-n", ns, "exec", "client", "--", "timeout", "10", "wget", "-qO-", url,
+        "-n", ns, "exec", &pod, "--", "timeout", "10", "wget", "-qO-", url,
     ])?;
     if out.success() {
         return Ok(out.stdout.trim().to_string());
@@ -112,7 +129,7 @@ fn client_get(c: &TestCluster, ns: &str, url: &str) -> Result<String> {
     bail!("{}{}", out.stdout, out.stderr)
 }
 
-/// Which backends answered `url` from the client pod, over up to `tries` requests.
+/// Which backends answered `url` from the client pod on node-1 (up to 40 requests).
 fn backends_seen(c: &TestCluster, ns: &str, url: &str, want: usize) -> Result<BTreeSet<String>> {
     let mut seen = BTreeSet::new();
     for _ in 0..40 {
@@ -232,11 +249,14 @@ fn services_reach_pods_on_both_nodes_by_cluster_ip_node_port_and_name() -> Resul
         Ok((pods.len() == 2 && nodes.len() == 2).then_some(pods))
     })
     .with_context(logs)?;
-    wait_for("the client pod Running", WAIT, || {
-        let phase = jsonpath(&cluster, &ns, &["pod", "client"], "{.status.phase}")?;
-        Ok((phase == "Running").then_some(()))
-    })
-    .with_context(logs)?;
+    for node in ["node-1", "node-2"] {
+        let pod = format!("client-{node}");
+        wait_for(&format!("{pod} Running"), WAIT, || {
+            let phase = jsonpath(&cluster, &ns, &["pod", &pod], "{.status.phase}")?;
+            Ok((phase == "Running").then_some(()))
+        })
+        .with_context(logs)?;
+    }
     let names: BTreeSet<String> = pods.iter().map(|(p, _)| p.clone()).collect();
 
     // By ClusterIP: both backends answer (one of them on the other node).
@@ -248,16 +268,19 @@ fn services_reach_pods_on_both_nodes_by_cluster_ip_node_port_and_name() -> Resul
     .with_context(logs)?;
     assert_eq!(by_ip, names);
 
-    // By name, through kube-dns (a ClusterIP itself) and the pod's search path.
-    for url in [
-        "http://web/",
-        &format!("http://web.{ns}.svc.cluster.local/"),
-    ] {
-        let body = wait_for(&format!("{url} from the client pod"), WAIT, || {
-            Ok(client_get(&cluster, &ns, url).ok())
-        })
-        .with_context(logs)?;
-        assert!(names.contains(&body), "{url} answered {body:?}");
+    // By name, through kube-dns (a ClusterIP itself, UDP) and the pod's search path,
+    // from both nodes: the DNS add-on runs on node-1, so node-2's queries cross nodes.
+    for node in ["node-1", "node-2"] {
+        for url in [
+            "http://web/",
+            &format!("http://web.{ns}.svc.cluster.local/"),
+        ] {
+            let body = wait_for(&format!("{url} from the client on {node}"), WAIT, || {
+                Ok(client_get_from(&cluster, &ns, node, url).ok())
+            })
+            .with_context(logs)?;
+            assert!(names.contains(&body), "{url} answered {body:?} on {node}");
+        }
     }
 
     // By NodePort, from each node itself, on both nodes' addresses.
@@ -284,6 +307,28 @@ fn services_reach_pods_on_both_nodes_by_cluster_ip_node_port_and_name() -> Resul
     cluster
         .kubectl(&["-n", &ns, "scale", "deployment", "web", "--replicas=0"])?
         .ok()?;
+    let state = || {
+        let slices = cluster
+            .kubectl(&["-n", &ns, "get", "endpointslices,pods", "-o", "yaml"])
+            .map(|o| o.stdout)
+            .unwrap_or_default();
+        format!(
+            "{}\n--- slices and pods ---\n{slices}\n--- node-1 rules ---\n{}",
+            logs(),
+            node1.proxy_rules()
+        )
+    };
+    // Once the endpoints are gone (and not while a dying pod still answers with a RST).
+    wait_for("the EndpointSlice emptied", WAIT, || {
+        let addresses = jsonpath(
+            &cluster,
+            &ns,
+            &["endpointslices", "-l", "kubernetes.io/service-name=web"],
+            "{.items[*].endpoints[*].addresses[*]}",
+        )?;
+        Ok(addresses.is_empty().then_some(()))
+    })
+    .with_context(state)?;
     let refused = wait_for("a refused connection to the ClusterIP", WAIT, || {
         Ok(
             match client_get(&cluster, &ns, &format!("http://{cluster_ip}/")) {
@@ -292,7 +337,7 @@ fn services_reach_pods_on_both_nodes_by_cluster_ip_node_port_and_name() -> Resul
             },
         )
     })
-    .with_context(logs)?;
+    .with_context(state)?;
     assert!(!refused.contains("Terminated"), "{refused}");
     let addr: SocketAddr = format!("{}:{node_port}", node2.ip).parse()?;
     wait_for("a refused NodePort", WAIT, || {

@@ -82,6 +82,11 @@ pub const PACKAGES: &[AptPackage] = &[
         provides: "/usr/bin/dnsperf",
         why: "dnsperf, the load generator of `cargo xtask bench dns`",
     },
+    AptPackage {
+        name: "conntrack",
+        provides: "/usr/sbin/conntrack",
+        why: "conntrack, for kube-proxy's cleanup of stale UDP conntrack entries",
+    },
 ];
 
 fn installed(pkg: &AptPackage) -> bool {

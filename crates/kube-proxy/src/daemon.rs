@@ -2,7 +2,9 @@
 //! and after any change, at most once per minSyncPeriod, renders and applies the rules;
 //! a full resync every syncPeriod; a check every few seconds that the table is still
 //! there. Serves the JSON /healthz on healthzBindAddress and /metrics on
-//! metricsBindAddress.
+//! metricsBindAddress. After each sync, stale UDP conntrack entries are deleted and the
+//! healthCheckNodePort servers follow the Services (retried every few seconds when a
+//! port cannot be bound).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -21,11 +23,13 @@ use serde::Deserialize;
 use tokio::sync::{watch, Notify};
 
 use crate::config::{resolve_nodeport_ips, Settings};
+use crate::conntrack::{Conntrack, ConntrackCleaner};
 use crate::health::ProxyHealth;
 use crate::metrics::{unix_now, Metrics};
 use crate::model::{self, Family, NodeConfig};
 use crate::nft::Nft;
 use crate::proxier::Proxier;
+use crate::service_health::{self, ServiceHealthServer};
 
 /// EndpointSlice annotation with the time of the change that triggered it.
 const LAST_CHANGE_TRIGGER_TIME: &str = "endpoints.kubernetes.io/last-change-trigger-time";
@@ -111,6 +115,18 @@ pub async fn run(
     }
     health.updated(SystemTime::now());
 
+    let conntrack = Conntrack::with_prefix(nft.prefix());
+    let mut cleaner = ConntrackCleaner::new(conntrack, families.clone(), Some(metrics.clone()));
+    let reporter = kube::runtime::events::Reporter {
+        controller: "kube-proxy".into(),
+        instance: Some(node.node_name.clone()),
+    };
+    let mut health_checks =
+        ServiceHealthServer::new(&node.node_name, node.nodeport_ips.clone(), health.clone())
+            .with_recorder(kube::runtime::events::Recorder::new(
+                client.clone(),
+                reporter,
+            ));
     let mut proxier = Proxier::new(nft, families, Some(metrics.clone()));
     let mut last_sync: Option<Instant> = None;
     let mut next_resync = tokio::time::Instant::now() + settings.sync_period;
@@ -122,11 +138,14 @@ pub async fn run(
             tokio::select! {
                 _ = changed.notified() => pending = true,
                 _ = tokio::time::sleep_until(next_resync) => { pending = true; resync = true; }
-                _ = check.tick() => match proxier.check_tables().await {
-                    Ok(true) => {}
-                    Ok(false) => pending = true,
-                    Err(e) => tracing::warn!(error = %e, "checking the kube-proxy table"),
-                },
+                _ = check.tick() => {
+                    health_checks.retry();
+                    match proxier.check_tables().await {
+                        Ok(true) => {}
+                        Ok(false) => pending = true,
+                        Err(e) => tracing::warn!(error = %e, "checking the kube-proxy table"),
+                    }
+                }
                 _ = until_stopped(&mut stop) => break,
             }
             if !pending {
@@ -159,6 +178,10 @@ pub async fn run(
             Ok(report) => {
                 let now = SystemTime::now();
                 health.updated(now);
+                // As upstream, once the rules are in: health checks, then conntrack.
+                health_checks.sync_services(service_health::health_check_node_ports(&model));
+                health_checks.sync_endpoints(&service_health::local_ready_endpoints(&model));
+                cleaner.synced(&model).await;
                 for t in taken {
                     if let Ok(d) = now.duration_since(t) {
                         metrics

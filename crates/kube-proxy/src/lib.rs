@@ -2,9 +2,12 @@
 //! [`model::Model`], rendered by the pure [`render::render`] into a [`ruleset::Ruleset`]
 //! (the `kube-proxy` table, as upstream's nftables proxier writes it), and applied by
 //! [`proxier::Proxier`]: the whole table once, then only the differences, with a periodic
-//! full resync. [`daemon::run`] is the binary's main loop.
+//! full resync. After each sync, [`conntrack`] deletes stale UDP conntrack entries and
+//! [`service_health`] serves the healthCheckNodePorts. [`daemon::run`] is the binary's
+//! main loop.
 
 pub mod config;
+pub mod conntrack;
 pub mod daemon;
 pub mod health;
 pub mod metrics;
@@ -13,3 +16,4 @@ pub mod nft;
 pub mod proxier;
 pub mod render;
 pub mod ruleset;
+pub mod service_health;

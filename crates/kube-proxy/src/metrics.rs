@@ -1,6 +1,8 @@
 //! kube-proxy's Prometheus metrics, upstream names (pkg/proxy/metrics).
 
-use prometheus::{Histogram, HistogramOpts, IntCounter, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -11,6 +13,10 @@ pub struct Metrics {
     pub sync_proxy_rules_last_queued_timestamp: prometheus::Gauge,
     pub network_programming_duration: Histogram,
     pub sync_failures: IntCounter,
+    /// Time spent deleting stale UDP conntrack entries after a sync, per ip_family.
+    pub conntrack_reconciler_sync_duration: HistogramVec,
+    /// Stale conntrack entries deleted, per ip_family.
+    pub conntrack_reconciler_deleted_entries: IntCounterVec,
 }
 
 fn histogram(name: &str, help: &str, buckets: Vec<f64>) -> Result<Histogram, prometheus::Error> {
@@ -35,7 +41,7 @@ impl Metrics {
             sync_partial_proxy_rules_duration: histogram(
                 "kubeproxy_sync_partial_proxy_rules_duration_seconds",
                 "SyncProxyRules latency in seconds for partial resyncs",
-                sync_buckets,
+                sync_buckets.clone(),
             )?,
             sync_proxy_rules_last_timestamp: prometheus::Gauge::with_opts(Opts::new(
                 "kubeproxy_sync_proxy_rules_last_timestamp_seconds",
@@ -54,6 +60,21 @@ impl Metrics {
                 "kubeproxy_sync_proxy_rules_nftables_sync_failures_total",
                 "Cumulative proxy nftables sync failures",
             ))?,
+            conntrack_reconciler_sync_duration: HistogramVec::new(
+                HistogramOpts::new(
+                    "kubeproxy_conntrack_reconciler_sync_duration_seconds",
+                    "ReconcileConntrackFlowsLatency latency in seconds",
+                )
+                .buckets(sync_buckets),
+                &["ip_family"],
+            )?,
+            conntrack_reconciler_deleted_entries: IntCounterVec::new(
+                Opts::new(
+                    "kubeproxy_conntrack_reconciler_deleted_entries_total",
+                    "Cumulative conntrack flows deleted by conntrack reconciler",
+                ),
+                &["ip_family"],
+            )?,
         };
         registry.register(Box::new(m.sync_proxy_rules_duration.clone()))?;
         registry.register(Box::new(m.sync_full_proxy_rules_duration.clone()))?;
@@ -62,6 +83,8 @@ impl Metrics {
         registry.register(Box::new(m.sync_proxy_rules_last_queued_timestamp.clone()))?;
         registry.register(Box::new(m.network_programming_duration.clone()))?;
         registry.register(Box::new(m.sync_failures.clone()))?;
+        registry.register(Box::new(m.conntrack_reconciler_sync_duration.clone()))?;
+        registry.register(Box::new(m.conntrack_reconciler_deleted_entries.clone()))?;
         Ok(m)
     }
 }

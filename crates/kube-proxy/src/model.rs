@@ -30,6 +30,14 @@ impl Family {
             IpAddr::V6(_) => Family::V6,
         }
     }
+
+    /// The API spelling (v1.IPFamily), also upstream's `ip_family` metric label.
+    pub fn api(self) -> &'static str {
+        match self {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        }
+    }
 }
 
 /// L4 protocol of a Service port.
@@ -202,6 +210,9 @@ pub struct ServicePort {
     pub internal_local: bool,
     /// externalTrafficPolicy Local (only meaningful when externally accessible).
     pub external_local: bool,
+    /// spec.healthCheckNodePort of a LoadBalancer Service with externalTrafficPolicy
+    /// Local (upstream's NeedsHealthCheck); the same for every port of the Service.
+    pub health_check_node_port: Option<u16>,
     /// Deduplicated across slices, sorted by (ip, port).
     pub endpoints: Vec<Endpoint>,
 }
@@ -414,6 +425,19 @@ fn service_ports(svc: &Service) -> Vec<ServicePort> {
     let internal_local = spec.internal_traffic_policy.as_deref() == Some("Local");
     let external_policy_local = spec.external_traffic_policy.as_deref() == Some("Local");
     let node_ports_allowed = matches!(spec.type_.as_deref(), Some("NodePort" | "LoadBalancer"));
+    let health_check_node_port = if is_lb && external_policy_local {
+        let port = spec
+            .health_check_node_port
+            .and_then(|p| u16::try_from(p).ok())
+            .filter(|p| *p > 0);
+        if port.is_none() {
+            tracing::error!(service = %format!("{namespace}/{name}"),
+                "Service has no healthcheck nodeport");
+        }
+        port
+    } else {
+        None
+    };
 
     let mut seen: BTreeSet<(Protocol, u16)> = BTreeSet::new();
     let mut out = Vec::new();
@@ -456,6 +480,7 @@ fn service_ports(svc: &Service) -> Vec<ServicePort> {
             affinity_timeout,
             internal_local,
             external_local: false,
+            health_check_node_port,
             endpoints: Vec::new(),
         };
         sp.external_local = external_policy_local && sp.externally_accessible();

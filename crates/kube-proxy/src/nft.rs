@@ -54,6 +54,12 @@ impl Nft {
         }
     }
 
+    /// What runs before `nft` (`ip netns exec <name>`, or nothing): other tools the
+    /// proxier runs (conntrack) use the same network namespace.
+    pub fn prefix(&self) -> Vec<OsString> {
+        self.argv[..self.argv.len().saturating_sub(1)].to_vec()
+    }
+
     fn command(&self) -> Command {
         let mut cmd = Command::new(&self.argv[0]);
         cmd.args(&self.argv[1..]);

@@ -223,3 +223,237 @@ fn services_from_the_apiserver_are_reachable_through_nftables() {
     let result = rt.block_on(daemon).unwrap();
     assert!(result.is_ok(), "{result:?}");
 }
+
+/// A UDP echo server on `addr` inside netns `ns` (runs until the process ends).
+fn udp_echo(ns: &str, addr: &'static str) {
+    let path = format!("/var/run/netns/{ns}");
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).unwrap();
+        // SAFETY: setns on a valid namespace fd affects only this thread.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns {path}");
+        let sock = std::net::UdpSocket::bind(addr).unwrap();
+        ready_tx.send(()).unwrap();
+        let mut buf = [0u8; 1500];
+        while let Ok((n, peer)) = sock.recv_from(&mut buf) {
+            let mut reply = addr.as_bytes().to_vec();
+            reply.push(b' ');
+            reply.extend_from_slice(&buf[..n]);
+            let _ = sock.send_to(&reply, peer);
+        }
+    });
+    ready_rx.recv().unwrap();
+}
+
+/// A port of the default NodePort range free on 127.0.0.1.
+fn free_node_port() -> u16 {
+    let start = 30000 + (std::process::id() % 2000) as u16;
+    (start..32767)
+        .find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .unwrap()
+}
+
+/// Through the daemon: a UDP flow's conntrack entry is deleted once its endpoint is
+/// replaced, and a LoadBalancer Service's healthCheckNodePort (on the loopback
+/// --nodeport-addresses) answers 200 with a local endpoint, 503 without.
+#[test]
+fn udp_conntrack_cleanup_and_health_check_node_port() {
+    if !can_use_netns() {
+        return;
+    }
+    if !have("conntrack") {
+        eprintln!("skipping: needs the conntrack binary");
+        return;
+    }
+    let cluster = TestCluster::start().unwrap();
+    let client = Netns::new("e2u-cli");
+    let backend = Netns::new("e2u-be");
+    let veth = format!("fku{}", std::process::id() % 100000);
+    client.exec(&[
+        "ip",
+        "link",
+        "add",
+        &veth,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        &backend.name,
+    ]);
+    client.exec(&["ip", "addr", "add", "10.253.0.1/24", "dev", &veth]);
+    client.exec(&["ip", "link", "set", &veth, "up"]);
+    client.exec(&["ip", "route", "add", "10.96.0.0/12", "dev", &veth]);
+    backend.exec(&["ip", "addr", "add", "10.253.0.2/24", "dev", "eth0"]);
+    backend.exec(&["ip", "addr", "add", "10.253.0.3/24", "dev", "eth0"]);
+    backend.exec(&["ip", "link", "set", "eth0", "up"]);
+    udp_echo(&backend.name, "10.253.0.2:5353");
+    udp_echo(&backend.name, "10.253.0.3:5353");
+
+    let apply = |doc: &str| {
+        cluster
+            .kubectl_stdin(&["apply", "-f", "-"], doc)
+            .unwrap()
+            .ok()
+            .unwrap();
+    };
+    apply(
+        r#"{"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "dns", "namespace": "default"},
+            "spec": {"ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 5353}]}}"#,
+    );
+    let dns_slice = |ip: &str| {
+        format!(
+            r#"{{"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {{"name": "dns-1", "namespace": "default",
+                         "labels": {{"kubernetes.io/service-name": "dns"}}}},
+            "addressType": "IPv4",
+            "ports": [{{"name": "dns", "port": 5353, "protocol": "UDP"}}],
+            "endpoints": [{{"addresses": ["{ip}"], "conditions": {{"ready": true}}, "nodeName": "node-b"}}]}}"#
+        )
+    };
+    apply(&dns_slice("10.253.0.2"));
+    let hc_port = free_node_port();
+    apply(&format!(
+        r#"{{"apiVersion": "v1", "kind": "Service",
+            "metadata": {{"name": "lb", "namespace": "default"}},
+            "spec": {{"type": "LoadBalancer", "externalTrafficPolicy": "Local",
+                     "healthCheckNodePort": {hc_port},
+                     "ports": [{{"port": 80, "targetPort": 8080}}]}}}}"#
+    ));
+    let lb_slice = |node: &str| {
+        format!(
+            r#"{{"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {{"name": "lb-1", "namespace": "default",
+                         "labels": {{"kubernetes.io/service-name": "lb"}}}},
+            "addressType": "IPv4",
+            "ports": [{{"port": 8080, "protocol": "TCP"}}],
+            "endpoints": [{{"addresses": ["10.253.0.2"], "conditions": {{"ready": true}}, "nodeName": "{node}"}}]}}"#
+        )
+    };
+    apply(&lb_slice("node-a"));
+    let cluster_ip = cluster
+        .kubectl(&["get", "service", "dns", "-o", "jsonpath={.spec.clusterIP}"])
+        .unwrap()
+        .ok()
+        .unwrap()
+        .trim()
+        .to_string();
+
+    let settings = Settings {
+        kubeconfig: Some(cluster.kubeconfig_path().to_path_buf()),
+        hostname: "node-a".into(),
+        cluster_cidrs: vec![Cidr::parse("10.244.0.0/16").unwrap()],
+        // Health check servers on loopback only.
+        nodeport_addresses: vec!["127.0.0.0/8".into()],
+        healthz_bind_address: None,
+        metrics_bind_address: None,
+        sync_period: Duration::from_secs(30),
+        min_sync_period: Duration::from_millis(100),
+        masquerade_all: false,
+        masquerade_bit: 14,
+    };
+    // The health check port is taken at first: reported as an Event, then retried.
+    let squatter = TcpListener::bind(("127.0.0.1", hc_port)).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let nft = client.nft();
+    let daemon = rt.spawn(async move {
+        let kube = kube_proxy::daemon::client(settings.kubeconfig.as_deref()).await?;
+        kube_proxy::daemon::run(settings, kube, nft, async {
+            let _ = stop_rx.await;
+        })
+        .await
+    });
+
+    // A UDP flow from one client socket through the ClusterIP.
+    let sock = {
+        let ns = client.name.clone();
+        in_netns(&ns, || {
+            let s = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
+            s
+        })
+    };
+    let sock = std::sync::Arc::new(sock);
+    let query = |msg: &'static str| {
+        let (ns, sock, ip) = (client.name.clone(), sock.clone(), cluster_ip.clone());
+        in_netns(&ns, move || {
+            let dst: SocketAddr = format!("{ip}:53").parse().unwrap();
+            sock.send_to(msg.as_bytes(), dst).ok()?;
+            let mut buf = [0u8; 1500];
+            let (n, _) = sock.recv_from(&mut buf).ok()?;
+            Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+        })
+    };
+    wait_for("an answer from endpoint A", Duration::from_secs(60), || {
+        Ok(query("q").filter(|r| r == "10.253.0.2:5353 q"))
+    })
+    .unwrap();
+    let entry_to = |ep: &str| {
+        client
+            .try_exec(&["conntrack", "-L", "-p", "udp"])
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.contains(&format!("dst={cluster_ip} ")) && l.contains(&format!("src={ep} ")))
+    };
+    assert!(entry_to("10.253.0.2"));
+
+    wait_for(
+        "the FailedToStartServiceHealthcheck event",
+        Duration::from_secs(60),
+        || {
+            let out = cluster
+                .kubectl(&[
+                    "get",
+                    "events.v1.events.k8s.io",
+                    "-n",
+                    "default",
+                    "-o",
+                    "json",
+                ])?
+                .ok()?;
+            Ok(out
+                .contains("FailedToStartServiceHealthcheck")
+                .then_some(()))
+        },
+    )
+    .unwrap();
+    drop(squatter);
+
+    // The health check port, once free: a local ready endpoint, 200.
+    let hc = wait_for("the health check port", Duration::from_secs(60), || {
+        Ok(http_get(hc_port, "/").filter(|(s, _)| *s == 200))
+    })
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&hc.1).unwrap();
+    assert_eq!(v["service"]["name"], "lb", "{}", hc.1);
+    assert_eq!(v["localEndpoints"], 1, "{}", hc.1);
+
+    // Endpoint A replaced by B: the entry pinned to A is deleted, the socket reaches B.
+    apply(&dns_slice("10.253.0.3"));
+    wait_for("the stale entry to go", Duration::from_secs(60), || {
+        Ok((!entry_to("10.253.0.2")).then_some(()))
+    })
+    .unwrap();
+    wait_for("an answer from endpoint B", Duration::from_secs(60), || {
+        Ok(query("q").filter(|r| r == "10.253.0.3:5353 q"))
+    })
+    .unwrap();
+
+    // The LB endpoint moves to another node: 503.
+    apply(&lb_slice("node-b"));
+    let hc = wait_for("a 503 health check", Duration::from_secs(60), || {
+        Ok(http_get(hc_port, "/").filter(|(s, _)| *s == 503))
+    })
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&hc.1).unwrap();
+    assert_eq!(v["localEndpoints"], 0, "{}", hc.1);
+
+    let _ = stop_tx.send(());
+    let result = rt.block_on(daemon).unwrap();
+    assert!(result.is_ok(), "{result:?}");
+}

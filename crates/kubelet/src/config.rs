@@ -530,20 +530,6 @@ pub fn load(flags: &KubeletFlags) -> Result<KubeletConfiguration> {
     Ok(cfg)
 }
 
-/// The directory the pod log directories are written under, from podLogsDir. The pod
-/// runner and the API still take the parent of a `pods` directory (upstream's
-/// `/var/log/pods` layout), so podLogsDir must end in `/pods` for now.
-pub fn log_root(cfg: &KubeletConfiguration) -> Result<PathBuf> {
-    let dir = Path::new(&cfg.pod_logs_dir);
-    match (dir.file_name(), dir.parent()) {
-        (Some(name), Some(parent)) if name == "pods" => Ok(parent.to_path_buf()),
-        _ => bail!(
-            "podLogsDir {:?}: ferrokube needs a directory named `pods` (e.g. /var/log/pods)",
-            cfg.pod_logs_dir
-        ),
-    }
-}
-
 /// An eviction threshold: an absolute quantity or a percentage of capacity.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Threshold {
@@ -652,13 +638,10 @@ mod tests {
     #[test]
     fn pod_logs_dir_and_cni_flags() {
         let cfg = KubeletConfiguration::default();
-        assert_eq!(log_root(&cfg).unwrap(), Path::new("/var/log"));
-        let cfg =
-            KubeletConfiguration::from_yaml(&format!("{HEADER}podLogsDir: /data/pods\n")).unwrap();
-        assert_eq!(log_root(&cfg).unwrap(), Path::new("/data"));
+        assert_eq!(cfg.pod_logs_dir, "/var/log/pods");
         let cfg =
             KubeletConfiguration::from_yaml(&format!("{HEADER}podLogsDir: /data/logs\n")).unwrap();
-        assert!(log_root(&cfg).is_err());
+        assert_eq!(cfg.pod_logs_dir, "/data/logs");
         let err = KubeletConfiguration::from_yaml(&format!("{HEADER}podLogsDir: logs/pods\n"))
             .unwrap_err();
         assert!(format!("{err:#}").contains("absolute"), "{err:#}");

@@ -142,7 +142,7 @@ async fn pod_lifecycle_end_to_end() {
     let runner = PodRunner {
         runtime: ctr.clone(),
         cni: world.network.cni.clone(),
-        log_root: world.daemon.dir.path().join("log"),
+        pod_logs_dir: world.daemon.dir.path().join("log/pods"),
         init_timeout: Duration::from_secs(60),
         host_ip: None,
         settings: kubelet::pod::PodSettings::new(None, "", world.daemon.dir.path().join("root")),

@@ -213,7 +213,7 @@ async fn scenario(cluster: &TestCluster, world: &mut World) -> Result<()> {
     let runner = PodRunner {
         runtime: ctr.clone(),
         cni: world.network.cni.clone(),
-        log_root: world.daemon.dir.path().join("log"),
+        pod_logs_dir: world.daemon.dir.path().join("log/pods"),
         init_timeout: Duration::from_secs(60),
         host_ip: Some(HOST_IP.into()),
         settings,

@@ -126,7 +126,7 @@ async fn scenario(cluster: &TestCluster, world: &mut World) -> Result<()> {
     let runner = PodRunner {
         runtime: ctr.clone(),
         cni: world.network.cni.clone(),
-        log_root: world.daemon.dir.path().join("log"),
+        pod_logs_dir: world.daemon.dir.path().join("log/pods"),
         init_timeout: Duration::from_secs(60),
         host_ip: Some("127.0.0.1".into()),
         // kubelet-pod: pod directories (volumes, resolv.conf, hosts) in the test's dir.

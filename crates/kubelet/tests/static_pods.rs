@@ -93,7 +93,7 @@ async fn scenario(cluster: &TestCluster, world: &mut World) -> Result<()> {
     let runner = PodRunner {
         runtime: ctr.clone(),
         cni: world.network.cni.clone(),
-        log_root: world.daemon.dir.path().join("log"),
+        pod_logs_dir: world.daemon.dir.path().join("log/pods"),
         init_timeout: Duration::from_secs(30),
         host_ip: Some("127.0.0.1".into()),
         settings: kubelet::pod::PodSettings::new(

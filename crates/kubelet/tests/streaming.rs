@@ -4,6 +4,9 @@
 //! node loops and kubelet HTTPS server in-process. The real kubectl drives `logs`,
 //! `exec` (output, exit codes, stdin), `attach` and `get --raw .../nodes/<n>/proxy/...`
 //! through the apiserver; curl checks the kubelet's client-certificate requirement.
+//! Containers with `stdin`/`tty` are attached to with `-i`/`-it` (WebSocket and, with
+//! kubectl 1.29, SPDY), `stdinOnce` closes their stdin, `kubectl run -it --rm` works,
+//! and their output reaches the CRI log file.
 //!
 //! Everything is torn down by Drop guards even when an assertion fails. Set
 //! FERROKUBE_SKIP_CONTAINERD_TESTS=1 to skip on a dev box without root.
@@ -100,6 +103,48 @@ fn pod_yaml(name: &str, script: &str) -> String {
     )
 }
 
+/// A pod whose container `app` runs `command` with stdin (and maybe a tty).
+fn interactive_pod_yaml(name: &str, command: &str, stdin_once: bool, tty: bool) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: default\n\
+         spec:\n  nodeName: {NODE}\n  restartPolicy: Never\n  terminationGracePeriodSeconds: 1\n\
+         \x20 containers:\n\
+         \x20 - name: app\n    image: busybox\n    imagePullPolicy: IfNotPresent\n\
+         \x20   command: [{command}]\n    stdin: true\n    stdinOnce: {stdin_once}\n    tty: {tty}\n"
+    )
+}
+
+/// A shell pipeline (kubectl and its kubeconfig spelled out) under `timeout`: stdout,
+/// stderr, exit code.
+fn shell(cluster: &TestCluster, secs: u32, script: &str) -> Result<(String, String, Option<i32>)> {
+    // OLDKUBECTL first: it contains KUBECTL.
+    let script = script.replace(
+        "OLDKUBECTL",
+        &format!(
+            "/usr/lib/google-cloud-sdk/bin/kubectl.1.29 --kubeconfig {}",
+            cluster.kubeconfig_path().display()
+        ),
+    );
+    let script = script.replace(
+        "KUBECTL",
+        &format!(
+            "kubectl --kubeconfig {}",
+            cluster.kubeconfig_path().display()
+        ),
+    );
+    let out = tokio::task::block_in_place(|| {
+        Command::new("timeout")
+            .arg(secs.to_string())
+            .args(["sh", "-c", &script])
+            .output()
+    })?;
+    Ok((
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code(),
+    ))
+}
+
 #[test]
 fn kubelet_api_logs_exec_attach_and_proxy() -> Result<()> {
     if std::env::var_os("FERROKUBE_SKIP_CONTAINERD_TESTS").is_some() {
@@ -169,7 +214,7 @@ async fn scenario(
     let runner = PodRunner {
         runtime: ctr.clone(),
         cni: world.network.cni.clone(),
-        log_root: log_root.clone(),
+        pod_logs_dir: log_root.join("pods"),
         init_timeout: Duration::from_secs(60),
         host_ip: Some("127.0.0.1".into()),
         settings: kubelet::pod::PodSettings::new(
@@ -185,7 +230,7 @@ async fn scenario(
         running: manager.running(),
         runtime: ctr.clone(),
         metrics: kubelet::metrics::Metrics::new(NODE)?,
-        log_root: log_root.clone(),
+        pod_logs_dir: log_root.join("pods"),
         exec_dir: world.daemon.dir.path().join("exec"),
     };
     let tls = kubelet::server::tls::server_config(
@@ -226,6 +271,10 @@ async fn scenario(
         client_key,
     )
     .await;
+    let result = match result {
+        Ok(()) => restart_checks(cluster, world, &client, &log_root, &ctr).await,
+        failed => failed,
+    };
 
     // Delete the pods while the manager runs, so it tears them down.
     let _ = kubectl(
@@ -515,5 +564,258 @@ async fn checks(
     // --- errors as Status ---------------------------------------------------------------
     let err = kubectl(cluster, &["logs", "nosuchpod"])?.err()?;
     assert!(err.contains("pods \"nosuchpod\" not found"), "{err}");
+
+    attach_checks(cluster, world, client, log_root).await
+}
+
+/// Creates a pod from `yaml` and waits for it to run; its uid.
+async fn create_running(
+    cluster: &TestCluster,
+    world: &mut World,
+    pods: &Api<Pod>,
+    name: &str,
+    yaml: &str,
+) -> Result<String> {
+    let out = tokio::task::block_in_place(|| cluster.kubectl_stdin(&["create", "-f", "-"], yaml))?
+        .ok()?;
+    assert!(out.contains(&format!("pod/{name} created")), "{out}");
+    let uid = pods.get(name).await?.metadata.uid.context("no uid")?;
+    world
+        .pods
+        .push(("default".into(), name.into(), uid.clone()));
+    eventually(
+        Duration::from_secs(90),
+        &format!("{name} Running"),
+        || async {
+            let p = pods.get(name).await?;
+            Ok((p.status.and_then(|s| s.phase).as_deref() == Some("Running")).then_some(()))
+        },
+    )
+    .await?;
+    Ok(uid)
+}
+
+/// Waits for the pod to be Succeeded with its container terminated with exit code 0
+/// (kubectl's "Completed").
+async fn wait_completed(pods: &Api<Pod>, name: &str) -> Result<()> {
+    eventually(
+        Duration::from_secs(60),
+        &format!("{name} Completed"),
+        || async {
+            let p = pods.get(name).await?;
+            let status = p.status.unwrap_or_default();
+            let code = status
+                .container_statuses
+                .iter()
+                .flatten()
+                .find_map(|c| c.state.as_ref()?.terminated.as_ref().map(|t| t.exit_code));
+            Ok((status.phase.as_deref() == Some("Succeeded") && code == Some(0)).then_some(()))
+        },
+    )
+    .await
+}
+
+/// The (stream, content) records of a CRI log file.
+fn cri_records(path: &Path) -> Vec<(Stream, String)> {
+    let text = std::fs::read(path).unwrap_or_default();
+    text.split_inclusive(|b| *b == b'\n')
+        .filter_map(|l| parse_line(l).ok())
+        .map(|l| (l.stream, String::from_utf8_lossy(l.content).into_owned()))
+        .collect()
+}
+
+/// kubectl attach -i / -it to containers with stdin and tty.
+async fn attach_checks(
+    cluster: &TestCluster,
+    world: &mut World,
+    client: &kube::Client,
+    log_root: &Path,
+) -> Result<()> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+
+    // --- stdinOnce: the session's stdin EOF closes the container's stdin -------------
+    let yaml = interactive_pod_yaml("cat-once", "cat", true, false);
+    let uid = create_running(cluster, world, &pods, "cat-once", &yaml).await?;
+    let out = tokio::task::block_in_place(|| {
+        cluster.kubectl_stdin(&["attach", "-i", "-q", "cat-once"], "hello attach\n")
+    })?;
+    assert!(out.success(), "{out:?}");
+    assert_eq!(out.stdout, "hello attach\n", "{out:?}");
+    // cat saw EOF and exited 0: the pod completes (restartPolicy Never).
+    wait_completed(&pods, "cat-once").await?;
+    // Its output is in the CRI log like any container's, so kubectl logs reads it.
+    let file = log_root.join(format!("pods/default_cat-once_{uid}/app/0.log"));
+    assert_eq!(
+        cri_records(&file),
+        vec![(Stream::Stdout, "hello attach".to_string())],
+        "{}",
+        file.display()
+    );
+    let logs = kubectl(cluster, &["logs", "cat-once"])?.ok()?;
+    assert_eq!(logs, "hello attach\n");
+
+    // --- stdin stays open across sessions without stdinOnce ---------------------------
+    let yaml = interactive_pod_yaml("cat-open", "cat", false, false);
+    create_running(cluster, world, &pods, "cat-open", &yaml).await?;
+    for word in ["first", "second"] {
+        // stdin stays open a moment so cat's echo comes back before the session ends.
+        let (stdout, stderr, code) = shell(
+            cluster,
+            60,
+            &format!("(echo {word}; sleep 2) | KUBECTL attach -i -q cat-open"),
+        )?;
+        assert_eq!(code, Some(0), "{stdout} {stderr}");
+        assert_eq!(stdout, format!("{word}\n"), "{stderr}");
+    }
+    let p = pods.get("cat-open").await?;
+    assert_eq!(
+        p.status.and_then(|s| s.phase).as_deref(),
+        Some("Running"),
+        "cat-open must still run: its stdin was not closed"
+    );
+
+    // --- SPDY attach (kubectl before 1.30) --------------------------------------------
+    let old = "/usr/lib/google-cloud-sdk/bin/kubectl.1.29";
+    if Path::new(old).exists() {
+        let yaml = interactive_pod_yaml("cat-spdy", "cat", true, false);
+        create_running(cluster, world, &pods, "cat-spdy", &yaml).await?;
+        let (stdout, stderr, code) = shell(
+            cluster,
+            60,
+            "echo via spdy | OLDKUBECTL attach -i -q cat-spdy",
+        )?;
+        assert_eq!(code, Some(0), "{stdout} {stderr}");
+        assert_eq!(stdout, "via spdy\n", "{stderr}");
+        wait_completed(&pods, "cat-spdy").await?;
+        // And a SPDY session to a running stdin container that it leaves open.
+        let (stdout, stderr, code) = shell(
+            cluster,
+            60,
+            "(echo third; sleep 2) | OLDKUBECTL attach -i -q cat-open",
+        )?;
+        assert_eq!(code, Some(0), "{stdout} {stderr}");
+        assert_eq!(stdout, "third\n", "{stderr}");
+    }
+
+    // --- a tty: attach -it through a terminal (`script`) ------------------------------
+    let yaml = interactive_pod_yaml("shell", "sh", false, true);
+    let uid = create_running(cluster, world, &pods, "shell", &yaml).await?;
+    let (stdout, stderr, _) = shell(
+        cluster,
+        60,
+        "(sleep 2; printf 'tty; echo marker-$((6*7)); exit\\n'; sleep 2) | \
+         script -qec 'KUBECTL attach -it -q shell' /dev/null",
+    )?;
+    assert!(stdout.contains("/dev/pts/"), "{stdout} {stderr}");
+    assert!(stdout.contains("marker-42"), "{stdout} {stderr}");
+    wait_completed(&pods, "shell").await?;
+    // A terminal's output is logged as stdout.
+    let file = log_root.join(format!("pods/default_shell_{uid}/app/0.log"));
+    let records = cri_records(&file);
+    assert!(
+        records
+            .iter()
+            .any(|(s, l)| *s == Stream::Stdout && l.contains("marker-42")),
+        "{records:?}"
+    );
+
+    // --- kubectl run -it --rm ----------------------------------------------------------
+    // kubectl creates the pod with stdin, stdinOnce and tty, waits for Running, attaches.
+    let (stdout, stderr, code) = shell(
+        cluster,
+        120,
+        &format!(
+            "export OVR='{{\"apiVersion\":\"v1\",\"spec\":{{\"nodeName\":\"{NODE}\"}}}}'; \
+             (sleep 3; printf 'echo run-$((6*7)); exit\\n'; sleep 2) | \
+             script -qec 'KUBECTL run -it --rm --restart=Never --image=busybox \
+             --image-pull-policy=IfNotPresent --overrides=\"$OVR\" runner -- sh' /dev/null"
+        ),
+    )?;
+    assert!(stdout.contains("run-42"), "{stdout} {stderr} {code:?}");
+    assert!(
+        stdout.contains("pod \"runner\" deleted"),
+        "{stdout} {stderr}"
+    );
+
+    // --- -i/-t to a container without stdin/tty ----------------------------------------
+    // kubectl warns that there is no terminal and goes on without one; the kubelet
+    // streams the output and discards the input (upstream: no error either).
+    let (stdout, stderr, _) = shell(cluster, 4, "echo ignored | KUBECTL attach -it talker")?;
+    assert!(
+        stderr.contains("Unable to use a TTY - container app did not allocate one"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("tick "), "{stdout} {stderr}");
+    assert!(!stdout.contains("ignored"), "{stdout}");
+    Ok(())
+}
+
+/// A kubelet restart: the relays of stdin containers stop (the old kubelet exits) while
+/// the container keeps writing, then adopting the pod opens the FIFOs again: the output
+/// written meanwhile and after reaches the log file, and stdin still works.
+async fn restart_checks(
+    cluster: &TestCluster,
+    world: &mut World,
+    client: &kube::Client,
+    log_root: &Path,
+    ctr: &kubelet::runtime::Containerd,
+) -> Result<()> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let yaml = interactive_pod_yaml(
+        "keeper",
+        "sh, -c, '(while true; do echo alive; sleep 1; done) & exec cat'",
+        false,
+        false,
+    );
+    let uid = create_running(cluster, world, &pods, "keeper", &yaml).await?;
+    let file = log_root.join(format!("pods/default_keeper_{uid}/app/0.log"));
+    let count = |what: &str| {
+        cri_records(&file)
+            .iter()
+            .filter(|(s, l)| *s == Stream::Stdout && l == what)
+            .count()
+    };
+    eventually(Duration::from_secs(20), "alive in the log", || async {
+        Ok((count("alive") > 0).then_some(()))
+    })
+    .await?;
+
+    // The kubelet "exits": nothing reads the FIFOs for a while.
+    ctr.detach_all_io();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = count("alive");
+
+    // The next kubelet adopts the pod and reads the FIFOs again.
+    let runner = PodRunner {
+        runtime: ctr.clone(),
+        cni: world.network.cni.clone(),
+        pod_logs_dir: log_root.join("pods"),
+        init_timeout: Duration::from_secs(60),
+        host_ip: Some("127.0.0.1".into()),
+        settings: kubelet::pod::PodSettings::new(
+            Some(client.clone()),
+            NODE,
+            world.daemon.dir.path().join("root"),
+        ),
+    };
+    let pod = pods.get("keeper").await?;
+    let adopted = runner.adopt(&pod).await?;
+    assert!(adopted.is_some(), "keeper was not adopted");
+    // What was written while nobody read (kept in the pipe) plus what follows.
+    eventually(
+        Duration::from_secs(20),
+        "output after the restart",
+        || async { Ok((count("alive") >= before + 5).then_some(())) },
+    )
+    .await?;
+    // stdin is still open: the shim kept its own writer.
+    let (stdout, stderr, code) = shell(
+        cluster,
+        60,
+        "(echo after-restart; sleep 2) | KUBECTL attach -i -q keeper | grep -v alive",
+    )?;
+    assert_eq!(code, Some(0), "{stdout} {stderr}");
+    assert_eq!(stdout, "after-restart\n", "{stderr}");
+    assert_eq!(count("after-restart"), 1);
     Ok(())
 }

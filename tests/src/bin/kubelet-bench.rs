@@ -8,7 +8,7 @@
 //!
 //! Args: `[--pods N]` (default 30).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -70,8 +70,16 @@ fn main() -> Result<()> {
     let dir = tempfile::Builder::new()
         .prefix("fk-kubelet-bench-")
         .tempdir()?;
-    let paths = NodePaths::new(dir.path());
-    let _guard = NodeGuard(dir.path());
+    // FERROKUBE_KEEP_TEST_DIRS=1 keeps the node's files (the kubelet's log) to read.
+    let dir: PathBuf = if std::env::var_os("FERROKUBE_KEEP_TEST_DIRS").is_some() {
+        let kept = dir.keep();
+        eprintln!("node files kept in {}", kept.display());
+        kept
+    } else {
+        dir.path().to_path_buf()
+    };
+    let paths = NodePaths::new(&dir);
+    let _guard = NodeGuard(&dir);
     let containerd = node::ensure_containerd(&paths).context("containerd")?;
     node::ensure_cni_conflist(Path::new(CNI_CONF_DIR), POD_CIDR, &paths.cni_record)
         .context("the CNI configuration")?;

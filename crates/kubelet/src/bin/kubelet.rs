@@ -68,11 +68,11 @@ async fn main() -> Result<()> {
         conf_dir: flags.cni_conf_dir.clone(),
         cache_dir: flags.cni_cache_dir.clone(),
     };
-    let log_root = config::log_root(&opts.config)?;
+    let pod_logs_dir = std::path::PathBuf::from(&opts.config.pod_logs_dir);
     let runner = PodRunner {
         runtime,
         cni,
-        log_root: log_root.clone(),
+        pod_logs_dir: pod_logs_dir.clone(),
         init_timeout: Duration::from_secs(600),
         host_ip: Some(opts.node_ip.to_string()),
         // kubelet-pod: API client (configMaps, secrets, events), volumes under
@@ -129,7 +129,7 @@ async fn main() -> Result<()> {
         runtime: manager_runtime,
         metrics: kubelet::metrics::Metrics::new(&opts.node_name)
             .context("registering the kubelet metrics")?,
-        log_root,
+        pod_logs_dir,
         exec_dir: "/run/ferrokube/kubelet/exec".into(),
     };
     let api_tls = kubelet::server::tls::server_config(

@@ -85,7 +85,8 @@ pub fn copy_stream(mut input: impl Read, stream: Stream, out: &Mutex<File>) -> s
     write_records(out, &records)
 }
 
-fn write_records(out: &Mutex<File>, records: &[u8]) -> std::io::Result<()> {
+/// Appends CRI records to the shared log file.
+pub fn write_records(out: &Mutex<File>, records: &[u8]) -> std::io::Result<()> {
     if records.is_empty() {
         return Ok(());
     }

@@ -3,7 +3,10 @@
 //! from the interface), volumes are set up again (idempotent: existing tmpfs mounts and
 //! files are kept), and every container whose containerd task exists becomes a record
 //! again, with the restart count taken from the newest `<n>.log`. Running containers
-//! are not touched; the next sync pass observes exits as usual.
+//! are not touched; the next sync pass observes exits as usual. The FIFOs of stdin/tty
+//! containers are opened again (the shim kept its ends, so nothing was lost beyond what
+//! the pipe buffers could not hold) and their output keeps reaching the log file; their
+//! stdin stays open (the shim holds a writer of its own until CloseIO).
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -174,7 +177,17 @@ impl PodRunner {
                 })?
         };
 
-        let log_dir = pod_log_dir(&self.log_root, &namespace, &name, &uid);
+        let log_dir = pod_log_dir(&self.pod_logs_dir, &namespace, &name, &uid);
+        // kubelet-attach: stdin/tty containers' FIFOs are ours to read again.
+        for (c, _, id) in &live {
+            let restart_count = latest_restart(&log_dir.join(&c.name));
+            let log_path = container_log_path(&log_dir, &c.name, restart_count);
+            if let Some(cfg) = super::containers::stdio_config(c, &log_path, &pod_dir) {
+                if let Err(e) = self.runtime.reattach_io(id, &cfg) {
+                    tracing::warn!(pod = %key, container = %c.name, error = %e, "re-opening the container's stdio");
+                }
+            }
+        }
         let start_time = now();
         let started = |c: &Container| StartedContainer {
             name: c.name.clone(),

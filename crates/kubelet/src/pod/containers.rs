@@ -2,12 +2,14 @@
 //! (what upstream's kuberuntime `generateContainerConfig` plus the containerd CRI plugin's
 //! spec options decide).
 
+use std::path::{Path, PathBuf};
+
 use k8s_openapi::api::core::v1::{Container, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde_json::Value;
 
 use super::{PodError, Result};
-use crate::runtime::OciSpecInput;
+use crate::runtime::{OciSpecInput, StdioConfig, TaskIo};
 
 /// CFS period the kubelet uses for CPU limits (upstream `QuotaPeriod`, 100ms).
 pub const CPU_PERIOD_US: u64 = 100_000;
@@ -355,6 +357,36 @@ pub fn container_spec(
     })
 }
 
+/// `<pod_dir>/stdio/<container>`: the FIFOs of a stdin/tty container's task.
+pub fn stdio_dir(pod_dir: &Path, container: &str) -> PathBuf {
+    pod_dir.join("stdio").join(container)
+}
+
+/// The stdio config of a container that needs the kubelet on its stdio: `stdin: true`
+/// (something to attach input to) or `tty: true` (a terminal, which containerd's shim
+/// only allocates with FIFO stdio); None for the others, whose output goes to the log
+/// driver.
+pub fn stdio_config(c: &Container, log_path: &Path, pod_dir: &Path) -> Option<StdioConfig> {
+    let stdin = c.stdin == Some(true);
+    let tty = c.tty == Some(true);
+    (stdin || tty).then(|| StdioConfig {
+        dir: stdio_dir(pod_dir, &c.name),
+        log_path: log_path.to_path_buf(),
+        stdin,
+        tty,
+        stdin_once: stdin && c.stdin_once == Some(true),
+    })
+}
+
+/// How the task of `c` is wired: FIFOs the kubelet relays for stdin/tty containers,
+/// the CRI log file through the log driver for the others.
+pub fn task_io(c: &Container, log_path: &Path, pod_dir: &Path) -> TaskIo {
+    match stdio_config(c, log_path, pod_dir) {
+        Some(cfg) => TaskIo::Attachable(cfg),
+        None => TaskIo::LogFile(log_path.to_path_buf()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -624,6 +656,44 @@ mod tests {
         assert_eq!(milli_cpu_to_shares(1000), 1024);
         assert_eq!(milli_cpu_to_shares(1_000_000), MAX_SHARES);
         assert_eq!(milli_cpu_to_quota(0, CPU_PERIOD_US), None);
+    }
+
+    #[test]
+    fn stdin_and_tty_containers_get_fifos() {
+        let log = Path::new("/var/log/pods/ns_p_u/c/0.log");
+        let pod_dir = Path::new("/var/lib/kubelet/pods/u");
+        let plain = Container {
+            name: "c".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            task_io(&plain, log, pod_dir),
+            TaskIo::LogFile(log.to_path_buf())
+        );
+        let interactive = Container {
+            stdin: Some(true),
+            stdin_once: Some(true),
+            tty: Some(true),
+            ..plain.clone()
+        };
+        assert_eq!(
+            task_io(&interactive, log, pod_dir),
+            TaskIo::Attachable(StdioConfig {
+                dir: "/var/lib/kubelet/pods/u/stdio/c".into(),
+                log_path: log.to_path_buf(),
+                stdin: true,
+                tty: true,
+                stdin_once: true,
+            })
+        );
+        // stdinOnce means nothing without stdin; a tty alone still needs FIFOs.
+        let tty_only = Container {
+            tty: Some(true),
+            stdin_once: Some(true),
+            ..plain
+        };
+        let cfg = stdio_config(&tty_only, log, pod_dir).unwrap();
+        assert!(cfg.tty && !cfg.stdin && !cfg.stdin_once);
     }
 
     #[test]

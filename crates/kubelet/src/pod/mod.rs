@@ -89,10 +89,10 @@ pub fn container_id(pod_uid: &str, container: &str) -> String {
     format!("{pod_uid}-{container}")
 }
 
-/// `<root>/pods/<namespace>_<name>_<uid>`: the pod's log directory (upstream's layout
+/// `<podLogsDir>/<namespace>_<name>_<uid>`: the pod's log directory (upstream's layout
 /// under /var/log/pods, so log collectors find the files).
-pub fn pod_log_dir(root: &Path, namespace: &str, name: &str, uid: &str) -> PathBuf {
-    root.join("pods").join(format!("{namespace}_{name}_{uid}"))
+pub fn pod_log_dir(pod_logs_dir: &Path, namespace: &str, name: &str, uid: &str) -> PathBuf {
+    pod_logs_dir.join(format!("{namespace}_{name}_{uid}"))
 }
 
 /// A container's log file for its `restart_count`-th restart (`0.log`, `1.log`, ...),
@@ -183,7 +183,7 @@ mod tests {
     #[test]
     fn names_and_paths() {
         assert_eq!(container_id("u-1", "app"), "u-1-app");
-        let dir = pod_log_dir(Path::new("/var/log"), "default", "web", "u-1");
+        let dir = pod_log_dir(Path::new("/var/log/pods"), "default", "web", "u-1");
         assert_eq!(dir, Path::new("/var/log/pods/default_web_u-1"));
         assert_eq!(
             container_log_path(&dir, "app", 0),

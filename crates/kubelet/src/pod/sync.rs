@@ -547,7 +547,8 @@ impl PodRunner {
             &format!("Created container {}", c.name),
         );
         let started_at = now();
-        let io = TaskIo::LogFile(rec.log_path.clone());
+        // kubelet-attach: stdin/tty containers get FIFO stdio the kubelet relays.
+        let io: TaskIo = super::containers::task_io(c, &rec.log_path, &running.pod_dir);
         if let Err(e) = self.runtime.start_task(&rec.id, &io).await {
             // Upstream: the container is terminated with StartError and the runtime's
             // message, then restarted per restartPolicy.

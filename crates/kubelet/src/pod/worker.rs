@@ -31,8 +31,9 @@ const SIGKILL: u32 = 9;
 pub struct PodRunner {
     pub runtime: Containerd,
     pub cni: Cni,
-    /// Logs go to `<log_root>/pods/<ns>_<name>_<uid>/<container>/<n>.log` (/var/log upstream).
-    pub log_root: PathBuf,
+    /// podLogsDir: logs go to `<pod_logs_dir>/<ns>_<name>_<uid>/<container>/<n>.log`
+    /// (`/var/log/pods` upstream).
+    pub pod_logs_dir: PathBuf,
     /// How long `start` waits for one init container to finish.
     pub init_timeout: Duration,
     /// status.hostIP, when the caller knows the node's address.
@@ -284,7 +285,7 @@ impl PodRunner {
             return Err(invalid("spec.containers is empty"));
         }
         let host_network = spec.host_network == Some(true);
-        let log_dir = pod_log_dir(&self.log_root, &namespace, &name, &uid);
+        let log_dir = pod_log_dir(&self.pod_logs_dir, &namespace, &name, &uid);
         let pod_dir = volumes::pod_dir(&self.settings.root_dir, &uid);
         let start_time = now();
         let mut info = self.runtime_info();

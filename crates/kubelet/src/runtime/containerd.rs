@@ -13,6 +13,7 @@ use containerd_client::tonic::{Code, Request};
 use containerd_client::types::Mount;
 use serde_json::Value;
 
+use super::container_io::{ContainerIos, StdioConfig};
 use super::oci_layout::{self, Descriptor, OciLayout};
 use super::spec::{build_spec, OciSpecInput};
 use super::{Result, RuntimeError};
@@ -37,6 +38,10 @@ pub enum TaskIo {
     /// Paths of FIFOs the caller created and reads (the way to split the streams for
     /// CRI-format logs); passed to the shim verbatim.
     Fifos { stdout: PathBuf, stderr: PathBuf },
+    /// A container with `stdin: true` or `tty: true`: FIFOs (stdin, stdout, stderr
+    /// unless a terminal) the kubelet relays into the CRI log file and to attach sessions
+    /// (see [`super::container_io`]); with a tty the task gets a terminal.
+    Attachable(StdioConfig),
 }
 
 /// containerd's task states.
@@ -89,6 +94,8 @@ pub struct Containerd {
     namespace_md: AsciiMetadataValue,
     // kubelet-streaming: the binary log driver `TaskIo::LogFile` hands the shim.
     log_driver: Option<PathBuf>,
+    // kubelet-attach: the stdio of stdin/tty containers, shared by every clone.
+    pub(crate) ios: ContainerIos,
 }
 
 impl std::fmt::Debug for Containerd {
@@ -130,6 +137,7 @@ impl Containerd {
             namespace: namespace.to_string(),
             namespace_md,
             log_driver: None,
+            ios: ContainerIos::default(),
         })
     }
 
@@ -828,6 +836,7 @@ impl Containerd {
             TaskIo::Fifos { stdout, stderr } => {
                 (stdout.display().to_string(), stderr.display().to_string())
             }
+            TaskIo::Attachable(cfg) => return self.start_attachable_task(id, mounts, cfg).await,
         };
         let create = api::CreateTaskRequest {
             container_id: id.to_string(),
@@ -840,6 +849,12 @@ impl Containerd {
             .create(self.req(create, None)?)
             .await
             .map_err(rpc(format!("tasks create {id}")))?;
+        self.start_created_task(id).await
+    }
+
+    /// Starts a created task; a task that fails to start is deleted (a created but
+    /// unstarted task would block container deletion).
+    pub(crate) async fn start_created_task(&self, id: &str) -> Result<u32> {
         let started = self
             .tasks()
             .start(self.req(
@@ -853,18 +868,20 @@ impl Containerd {
         match started {
             Ok(r) => Ok(r.into_inner().pid),
             Err(s) => {
-                // A created-but-unstarted task would block container deletion.
-                let _ = self
-                    .tasks()
-                    .delete(self.req(
-                        api::DeleteTaskRequest {
-                            container_id: id.to_string(),
-                        },
-                        None,
-                    )?)
-                    .await;
+                self.delete_created_task(id).await;
                 Err(RuntimeError::rpc(format!("tasks start {id}"), s))
             }
+        }
+    }
+
+    pub(crate) async fn delete_created_task(&self, id: &str) {
+        if let Ok(req) = self.req(
+            api::DeleteTaskRequest {
+                container_id: id.to_string(),
+            },
+            None,
+        ) {
+            let _ = self.tasks().delete(req).await;
         }
     }
 
@@ -982,6 +999,8 @@ impl Containerd {
             .map(|_| ())
             .map_err(rpc(format!("containers delete {id}")));
         ignore_not_found(del)?;
+        // kubelet-attach: the relay and FIFOs of a stdin/tty container.
+        self.ios.remove(id);
         ignore_not_found(self.remove_snapshot(id).await)
     }
 }

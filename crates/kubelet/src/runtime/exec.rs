@@ -2,27 +2,20 @@
 //! container's own process spec (user, env, cwd, capabilities), stdio through FIFOs the
 //! shim opens, an optional terminal.
 //!
-//! FIFO protocol with the runc shim (containerd 1.6 `pkg/process/io.go` copyPipes): the
-//! shim opens stdin for reading (non-blocking) and stdout/stderr for writing, and closes
-//! its ends when the process's output is fully copied. So stdin is opened read-write here
-//! before the exec (the shim never sees EOF early; dropping it is EOF), and stdout/stderr
-//! are opened read-only in blocking threads that finish once the shim opens its end.
+//! The FIFOs follow the runc shim's protocol: see [`super::stdio`].
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use containerd_client::services::v1 as api;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::net::unix::pipe;
 
 use super::containerd::Containerd;
+use super::stdio::FifoSet;
 use super::{Result, RuntimeError};
 
 /// The type URL of an OCI process spec.
 pub const PROCESS_TYPE_URL: &str = "types.containerd.io/opencontainers/runtime-spec/1/Process";
-
-/// How long the shim gets to open the output FIFOs after the process started.
-const FIFO_OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecRequest {
@@ -71,9 +64,19 @@ pub fn exec_process_spec(container_spec: &Value, command: &[String], tty: bool) 
             msg: "process is not an object".into(),
         })?;
     obj.insert("args".into(), Value::from(command.to_vec()));
-    obj.insert("terminal".into(), Value::Bool(tty));
+    set_terminal(obj, tty);
+    Ok(process)
+}
+
+/// Sets a process spec's terminal flag; with a terminal, TERM=xterm is added unless the
+/// env sets TERM (containerd's `oci.WithTTY`, which the CRI plugin uses for tty
+/// containers).
+pub fn set_terminal(process: &mut Map<String, Value>, tty: bool) {
+    process.insert("terminal".into(), Value::Bool(tty));
     if tty {
-        let env = obj.entry("env").or_insert_with(|| Value::Array(Vec::new()));
+        let env = process
+            .entry("env")
+            .or_insert_with(|| Value::Array(Vec::new()));
         if let Some(list) = env.as_array_mut() {
             let has_term = list
                 .iter()
@@ -83,38 +86,6 @@ pub fn exec_process_spec(container_spec: &Value, command: &[String], tty: bool) 
             }
         }
     }
-    Ok(process)
-}
-
-fn mkfifo(path: &Path) -> Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let c =
-        std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|e| RuntimeError::Invalid {
-            what: "fifo path".into(),
-            msg: e.to_string(),
-        })?;
-    // SAFETY: c is a valid NUL-terminated path.
-    if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
-        return Err(RuntimeError::io(
-            format!("mkfifo {}", path.display()),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
-}
-
-/// Opens a FIFO for reading in a blocking thread (returns once a writer opened it).
-fn open_reader(path: PathBuf) -> tokio::task::JoinHandle<std::io::Result<std::fs::File>> {
-    tokio::task::spawn_blocking(move || std::fs::OpenOptions::new().read(true).open(path))
-}
-
-/// Unblocks a pending [`open_reader`] when the shim will never open the FIFO.
-fn unblock_reader(path: &Path) {
-    use std::os::unix::fs::OpenOptionsExt;
-    let _ = std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path);
 }
 
 impl Containerd {
@@ -163,48 +134,18 @@ impl Containerd {
         exec_id: &str,
         fifo_dir: &Path,
     ) -> Result<ExecProcess> {
-        let want_stderr = req.stderr && !req.tty;
-        let path_of = |name: &str, wanted: bool| wanted.then(|| fifo_dir.join(name));
-        let stdin_path = path_of("stdin", req.stdin);
-        let stdout_path = path_of("stdout", req.stdout);
-        let stderr_path = path_of("stderr", want_stderr);
-        for p in [&stdin_path, &stdout_path, &stderr_path]
-            .into_iter()
-            .flatten()
-        {
-            mkfifo(p)?;
-        }
-        let stdin = match &stdin_path {
-            Some(p) => Some(
-                pipe::OpenOptions::new()
-                    .read_write(true)
-                    .open_sender(p)
-                    .map_err(|e| RuntimeError::io(format!("opening {}", p.display()), e))?,
-            ),
-            None => None,
-        };
-        let stdout_open = stdout_path.clone().map(open_reader);
-        let stderr_open = stderr_path.clone().map(open_reader);
-        let unblock = || {
-            for p in [&stdout_path, &stderr_path].into_iter().flatten() {
-                unblock_reader(p);
-            }
-        };
-
+        let fifos = FifoSet::in_dir(fifo_dir, req.stdin, req.stdout, req.stderr && !req.tty);
+        fifos.create()?;
+        let pending = fifos.open()?;
         let process_bytes = serde_json::to_vec(&process).map_err(|e| RuntimeError::Invalid {
             what: "process spec".into(),
             msg: e.to_string(),
         })?;
-        let show = |p: &Option<PathBuf>| {
-            p.as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        };
         let exec = api::ExecProcessRequest {
             container_id: req.container_id.clone(),
-            stdin: show(&stdin_path),
-            stdout: show(&stdout_path),
-            stderr: show(&stderr_path),
+            stdin: FifoSet::uri(&fifos.stdin),
+            stdout: FifoSet::uri(&fifos.stdout),
+            stderr: FifoSet::uri(&fifos.stderr),
             terminal: req.tty,
             spec: Some(prost_types::Any {
                 type_url: PROCESS_TYPE_URL.into(),
@@ -214,7 +155,7 @@ impl Containerd {
         };
         let op = format!("tasks exec {} {exec_id}", req.container_id);
         if let Err(s) = self.tasks().exec(self.req(exec, None)?).await {
-            unblock();
+            pending.abandon().await;
             return Err(RuntimeError::rpc(op, s));
         }
         let started = self
@@ -228,32 +169,16 @@ impl Containerd {
             )?)
             .await;
         if let Err(s) = started {
-            unblock();
+            pending.abandon().await;
             let _ = self.delete_exec(&req.container_id, exec_id).await;
             return Err(RuntimeError::rpc(
                 format!("tasks start {} {exec_id}", req.container_id),
                 s,
             ));
         }
-        let receiver = |open: Option<tokio::task::JoinHandle<std::io::Result<std::fs::File>>>| async move {
-            let Some(open) = open else { return Ok(None) };
-            let file = tokio::time::timeout(FIFO_OPEN_TIMEOUT, open)
-                .await
-                .map_err(|_| {
-                    RuntimeError::io("opening an exec FIFO", std::io::ErrorKind::TimedOut.into())
-                })?
-                .map_err(|e| RuntimeError::io("opening an exec FIFO", std::io::Error::other(e)))?
-                .map_err(|e| RuntimeError::io("opening an exec FIFO", e))?;
-            pipe::Receiver::from_file(file)
-                .map(Some)
-                .map_err(|e| RuntimeError::io("opening an exec FIFO", e))
-        };
-        let stdout = receiver(stdout_open).await;
-        let stderr = receiver(stderr_open).await;
-        let (stdout, stderr) = match (stdout, stderr) {
-            (Ok(o), Ok(e)) => (o, e),
-            (Err(e), _) | (_, Err(e)) => {
-                unblock();
+        let open = match pending.opened().await {
+            Ok(open) => open,
+            Err(e) => {
                 let _ = self.delete_exec(&req.container_id, exec_id).await;
                 return Err(e);
             }
@@ -261,9 +186,9 @@ impl Containerd {
         Ok(ExecProcess {
             container_id: req.container_id.clone(),
             exec_id: exec_id.to_string(),
-            stdin,
-            stdout,
-            stderr,
+            stdin: open.stdin,
+            stdout: open.stdout,
+            stderr: open.stderr,
             fifo_dir: fifo_dir.to_path_buf(),
         })
     }

@@ -9,13 +9,20 @@
 //! `tests/containerd.rs`.
 
 pub mod containerd;
+// kubelet-attach: the stdio of stdin/tty containers (FIFOs relayed by the kubelet).
+pub mod container_io;
 // kubelet-streaming: exec in a running container.
 pub mod exec;
 pub mod oci_layout;
 // Registry pulls (oci-client) into containerd, owned by the image-pull work.
 pub mod pull;
 pub mod spec;
+// FIFO stdio shared by exec processes and stdin/tty containers.
+pub mod stdio;
+// kubelet-attach: creating and re-opening the tasks of stdin/tty containers.
+pub mod task_stdio;
 
+pub use container_io::{ContainerIo, StdioConfig};
 pub use containerd::{
     ContainerSummary, Containerd, ExitStatus, ImportedImage, TaskIo, TaskState, TaskStatus,
 };

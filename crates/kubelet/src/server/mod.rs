@@ -3,7 +3,7 @@
 //! * /healthz (no client certificate needed), /metrics, /pods, /stats/summary;
 //! * /containerLogs/<ns>/<pod>/<container> (CRI log files, `kubectl logs` options);
 //! * /exec/<ns>/<pod>/<container> and /attach/... over the WebSocket channel protocols
-//!   (v5.channel.k8s.io, v4.channel.k8s.io);
+//!   (v5.channel.k8s.io, v4.channel.k8s.io) or SPDY/3.1 (v4.channel.k8s.io);
 //! * /portForward/<ns>/<pod> over SPDY/3.1, plain or tunnelled in a WebSocket.
 //!
 //! Every path but /healthz needs a client certificate signed by the client CA
@@ -11,10 +11,12 @@
 //! anonymous auth off. Authorization (upstream's SubjectAccessReview webhook) is not done:
 //! any certificate from the client CA may use the API.
 
+pub mod attach;
 pub mod exec;
 pub mod portforward;
 pub mod query;
 pub mod routes;
+pub mod session;
 pub mod spdy_exec;
 pub mod stats;
 pub mod tls;
@@ -45,8 +47,8 @@ pub struct ServerState {
     pub running: RunningPods,
     pub runtime: Containerd,
     pub metrics: Metrics,
-    /// `/var/log` upstream: pod logs are under `<log_root>/pods`.
-    pub log_root: PathBuf,
+    /// podLogsDir (`/var/log/pods` upstream): `<ns>_<pod>_<uid>/<container>/<n>.log`.
+    pub pod_logs_dir: PathBuf,
     /// Where exec FIFOs are created (`/run/ferrokube/kubelet/exec`).
     pub exec_dir: PathBuf,
 }

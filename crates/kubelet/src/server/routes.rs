@@ -40,7 +40,7 @@ pub async fn dispatch(
         Route::StatsSummary => super::stats::summary(&state).await,
         Route::ContainerLogs(t) => container_logs(state, &t, req.uri().query()).await,
         Route::Exec(t) => super::exec::exec(state, t, req).await,
-        Route::Attach(t) => super::exec::attach(state, t, req).await,
+        Route::Attach(t) => super::attach::attach(state, t, req).await,
         Route::PortForward { namespace, pod } => {
             super::portforward::port_forward(state, namespace, pod, req).await
         }
@@ -137,14 +137,16 @@ pub fn find_container(
 }
 
 /// The directory of a container's log files: from the running pod, else the newest
-/// `<ns>_<pod>_<uid>` directory under `<log_root>/pods` (pods that already stopped).
+/// `<ns>_<pod>_<uid>` directory under podLogsDir (pods that already stopped).
 fn container_log_dir(state: &ServerState, t: &Target) -> Option<PathBuf> {
     if let Some(rp) = find_pod(state, &t.namespace, &t.pod, t.uid.as_deref()) {
         let uid = rp.pod.metadata.uid.clone().unwrap_or_default();
-        return Some(pod_log_dir(&state.log_root, &t.namespace, &t.pod, &uid).join(&t.container));
+        return Some(
+            pod_log_dir(&state.pod_logs_dir, &t.namespace, &t.pod, &uid).join(&t.container),
+        );
     }
     let prefix = format!("{}_{}_", t.namespace, t.pod);
-    let entries = std::fs::read_dir(state.log_root.join("pods")).ok()?;
+    let entries = std::fs::read_dir(state.pod_logs_dir.clone()).ok()?;
     entries
         .filter_map(|e| e.ok())
         .filter(|e| {

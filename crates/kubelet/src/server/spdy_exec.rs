@@ -1,20 +1,19 @@
-//! /exec over SPDY/3.1 with the v4.channel.k8s.io stream protocol, for kubectl before
-//! 1.30 (which does not use WebSockets for exec): the client opens one SPDY stream per
-//! channel (streamType error, stdin, stdout, stderr, resize); the exit Status is
-//! written to the error stream, as upstream's remotecommand v4 server does.
+//! /exec and /attach over SPDY/3.1 with the v4.channel.k8s.io stream protocol, for
+//! kubectl before 1.30 (which does not use WebSockets for them): the client opens one
+//! SPDY stream per channel (streamType error, stdin, stdout, stderr, resize); the final
+//! Status is written to the error stream, as upstream's remotecommand v4 server does.
+//! This is only the transport: the sessions are in `exec` and `attach`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use http::{HeaderMap, HeaderValue};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
-use super::exec::StreamFlags;
 use super::portforward::read_frame;
-use super::ServerState;
-use crate::runtime::exec::ExecRequest;
-use crate::streams::channel::{self, TerminalSize};
+use super::session::{Input, Output, StreamFlags, Streams};
+use crate::streams::channel::TerminalSize;
 use crate::streams::spdy::{self, Frame, HeaderCompressor, HeaderDecompressor};
 
 pub const PROTOCOL_V4: &str = "v4.channel.k8s.io";
@@ -78,14 +77,18 @@ pub fn take_sizes(buf: &mut Vec<u8>) -> Vec<TerminalSize> {
     out
 }
 
-pub async fn session<S>(io: S, state: Arc<ServerState>, req: ExecRequest, flags: StreamFlags)
+/// The SPDY transport of an exec/attach session: waits for the client to open the
+/// streams `flags` call for, then returns the session's [`Streams`] and the writer task
+/// (await it after the session dropped its output). None when the client went away
+/// before opening its streams.
+pub async fn streams<S>(io: S, flags: StreamFlags) -> Option<(Streams, JoinHandle<()>)>
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
     let (mut rd, mut wr) = tokio::io::split(io);
-    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    let writer = tokio::spawn(async move {
-        while let Some(frame) = rx.recv().await {
+    let (raw_tx, mut raw_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let raw_writer = tokio::spawn(async move {
+        while let Some(frame) = raw_rx.recv().await {
             if wr.write_all(&frame).await.is_err() {
                 return;
             }
@@ -96,15 +99,12 @@ where
     let mut decompressor = HeaderDecompressor::new();
     let expected = expected_streams(flags);
     let mut ids: HashMap<String, u32> = HashMap::new();
-    let mut early_stdin: Vec<Vec<u8>> = Vec::new();
-    let mut stdin_closed_early = false;
+    let mut early: Vec<Input> = Vec::new();
 
     // Phase 1: the client opens its streams.
     while !expected.iter().all(|t| ids.contains_key(*t)) {
         let Ok(Some((header, body))) = read_frame(&mut rd).await else {
-            drop(tx);
-            let _ = writer.await;
-            return;
+            break;
         };
         match spdy::decode(&header, body) {
             Ok(Frame::SynStream {
@@ -116,139 +116,154 @@ where
                 let Ok(reply) = compressor.compress(&[]) else {
                     break;
                 };
-                let _ = tx.send(spdy::syn_reply(stream, false, &reply));
+                let _ = raw_tx.send(spdy::syn_reply(stream, false, &reply));
                 if let Some((_, t)) = h.iter().find(|(k, _)| k == "streamtype") {
                     ids.insert(t.clone(), stream);
                 }
             }
             Ok(Frame::Data { stream, fin, data }) if Some(&stream) == ids.get("stdin") => {
-                early_stdin.push(data);
-                stdin_closed_early |= fin;
+                if !data.is_empty() {
+                    early.push(Input::Stdin(data));
+                }
+                if fin {
+                    early.push(Input::StdinEof);
+                }
             }
             Ok(Frame::Ping { id }) => {
-                let _ = tx.send(spdy::ping(id));
+                let _ = raw_tx.send(spdy::ping(id));
             }
             Ok(Frame::GoAway { .. }) | Err(_) => break,
             Ok(_) => {}
         }
     }
-    let Some(&error_id) = ids.get("error") else {
-        drop(tx);
-        let _ = writer.await;
-        return;
+    let (Some(&error_id), true) = (
+        ids.get("error"),
+        expected.iter().all(|t| ids.contains_key(*t)),
+    ) else {
+        drop(raw_tx);
+        let _ = raw_writer.await;
+        return None;
     };
-    let send_status = |tx: &mpsc::UnboundedSender<Vec<u8>>, status| {
-        let body = serde_json::to_vec(&status).unwrap_or_default();
-        let _ = tx.send(spdy::data_frame(error_id, false, &body));
-        let _ = tx.send(spdy::data_frame(error_id, true, &[]));
+    let ids = StreamIds {
+        error: error_id,
+        stdin: ids.get("stdin").copied(),
+        stdout: ids.get("stdout").copied(),
+        stderr: ids.get("stderr").copied(),
+        resize: ids.get("resize").copied(),
     };
-    let runtime = state.runtime.clone();
-    let mut process = match runtime.exec(&req, &state.exec_dir).await {
-        Ok(p) => p,
-        Err(e) => {
-            send_status(
-                &tx,
-                channel::failure_status(format!("exec in container {}: {e}", req.container_id)),
-            );
-            drop(tx);
-            let _ = writer.await;
-            return;
-        }
-    };
-    let (cid, eid) = (process.container_id.clone(), process.exec_id.clone());
-    let pump = |rx: Option<tokio::net::unix::pipe::Receiver>, id: Option<u32>| {
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            let (Some(mut rx), Some(id)) = (rx, id) else {
-                return;
-            };
-            let mut buf = vec![0u8; 32 * 1024];
-            loop {
-                match rx.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if tx.send(spdy::data_frame(id, false, &buf[..n])).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-            let _ = tx.send(spdy::data_frame(id, true, &[]));
-        })
-    };
-    let stdout_pump = pump(process.stdout.take(), ids.get("stdout").copied());
-    let stderr_pump = pump(process.stderr.take(), ids.get("stderr").copied());
 
-    let mut stdin = process.stdin.take();
-    for chunk in early_stdin {
-        if let Some(w) = stdin.as_mut() {
-            if w.write_all(&chunk).await.is_err() {
-                stdin = None;
+    // The client's frames as input events.
+    let (in_tx, in_rx) = mpsc::channel::<Input>(64);
+    let ping_tx = raw_tx.clone();
+    let reader = tokio::spawn(async move {
+        for input in early {
+            if in_tx.send(input).await.is_err() {
+                return;
             }
         }
-    }
-    if stdin_closed_early && stdin.take().is_some() {
-        let _ = runtime.close_exec_stdin(&cid, &eid).await;
-    }
-    let (stdin_id, resize_id) = (ids.get("stdin").copied(), ids.get("resize").copied());
-    let (rt, c2, e2, tx2) = (runtime.clone(), cid.clone(), eid.clone(), tx.clone());
-    let mut reader = tokio::spawn(async move {
         let mut resize_buf = Vec::new();
         while let Ok(Some((header, body))) = read_frame(&mut rd).await {
-            match spdy::decode(&header, body) {
-                Ok(Frame::Data { stream, fin, data }) if Some(stream) == stdin_id => {
-                    if let Some(w) = stdin.as_mut() {
-                        if w.write_all(&data).await.is_err() {
-                            stdin = None;
-                        }
-                    }
-                    if fin && stdin.take().is_some() {
-                        let _ = rt.close_exec_stdin(&c2, &e2).await;
-                    }
-                }
-                Ok(Frame::Data { stream, data, .. }) if Some(stream) == resize_id => {
-                    resize_buf.extend_from_slice(&data);
-                    for size in take_sizes(&mut resize_buf) {
-                        let _ = rt
-                            .resize_pty(&c2, &e2, size.width.into(), size.height.into())
-                            .await;
-                    }
-                }
+            let inputs = match spdy::decode(&header, body) {
                 Ok(Frame::Ping { id }) => {
-                    let _ = tx2.send(spdy::ping(id));
+                    let _ = ping_tx.send(spdy::ping(id));
+                    continue;
                 }
                 Ok(Frame::GoAway { .. }) | Err(_) => break,
-                Ok(_) => {}
+                Ok(frame) => ids.inputs(frame, &mut resize_buf),
+            };
+            for input in inputs {
+                if in_tx.send(input).await.is_err() {
+                    return;
+                }
             }
         }
     });
-    let waited = tokio::select! {
-        code = runtime.wait_exec(&cid, &eid) => Some(code),
-        _ = &mut reader => None,
-    };
-    match waited {
-        Some(code) => {
-            let _ = stdout_pump.await;
-            let _ = stderr_pump.await;
-            let status = match code {
-                Ok(code) => channel::exit_status(&req.command, code),
-                Err(e) => channel::failure_status(format!("waiting for the exec process: {e}")),
-            };
-            send_status(&tx, status);
-            let _ = tx.send(spdy::goaway(0));
-            reader.abort();
+    // The session's outputs as frames; the status ends every stream, then the session.
+    let (out_tx, mut out_rx) = mpsc::channel::<Output>(64);
+    let writer = tokio::spawn(async move {
+        while let Some(out) = out_rx.recv().await {
+            for frame in ids.frames(&out) {
+                let _ = raw_tx.send(frame);
+            }
         }
-        None => {
-            stdout_pump.abort();
-            stderr_pump.abort();
+        reader.abort();
+        drop(raw_tx);
+        let _ = raw_writer.await;
+    });
+    Some((
+        Streams {
+            input: in_rx,
+            output: out_tx,
+        },
+        writer,
+    ))
+}
+
+/// The SPDY stream ids the client opened, by stream type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamIds {
+    pub error: u32,
+    pub stdin: Option<u32>,
+    pub stdout: Option<u32>,
+    pub stderr: Option<u32>,
+    pub resize: Option<u32>,
+}
+
+impl StreamIds {
+    /// A client frame (after the streams are open) as input events; `resize_buf` keeps
+    /// an incomplete terminal size between frames.
+    pub fn inputs(&self, frame: Frame, resize_buf: &mut Vec<u8>) -> Vec<Input> {
+        match frame {
+            Frame::Data { stream, fin, data } if Some(stream) == self.stdin => {
+                let mut v = Vec::new();
+                if !data.is_empty() {
+                    v.push(Input::Stdin(data));
+                }
+                if fin {
+                    v.push(Input::StdinEof);
+                }
+                v
+            }
+            Frame::Data { stream, data, .. } if Some(stream) == self.resize => {
+                resize_buf.extend_from_slice(&data);
+                take_sizes(resize_buf)
+                    .into_iter()
+                    .map(Input::Resize)
+                    .collect()
+            }
+            _ => Vec::new(),
         }
     }
-    drop(tx);
-    let _ = writer.await;
-    if let Err(e) = runtime.delete_exec(&cid, &eid).await {
-        tracing::warn!(error = %e, "deleting exec process");
+
+    /// The frames for one output: data on the stdout/stderr stream (dropped when the
+    /// client did not open it); the status closes stdout, stderr and the error stream,
+    /// then goes away (upstream's v4 server ends a session so).
+    pub fn frames(&self, out: &Output) -> Vec<Vec<u8>> {
+        match out {
+            Output::Stdout(d) => self
+                .stdout
+                .map(|id| spdy::data_frame(id, false, d))
+                .into_iter()
+                .collect(),
+            Output::Stderr(d) => self
+                .stderr
+                .map(|id| spdy::data_frame(id, false, d))
+                .into_iter()
+                .collect(),
+            Output::Status(status) => {
+                let mut v: Vec<Vec<u8>> = [self.stdout, self.stderr]
+                    .into_iter()
+                    .flatten()
+                    .map(|id| spdy::data_frame(id, true, &[]))
+                    .collect();
+                let body = serde_json::to_vec(status).unwrap_or_default();
+                v.push(spdy::data_frame(self.error, false, &body));
+                v.push(spdy::data_frame(self.error, true, &[]));
+                v.push(spdy::goaway(0));
+                v
+            }
+        }
     }
-    process.cleanup();
 }
 
 #[cfg(test)]
@@ -281,6 +296,71 @@ mod tests {
         assert_eq!(
             expected_streams(flags),
             vec!["error", "stdin", "stdout", "resize"]
+        );
+    }
+
+    #[test]
+    fn frames_to_inputs_and_outputs_to_frames() {
+        let ids = StreamIds {
+            error: 1,
+            stdin: Some(3),
+            stdout: Some(5),
+            stderr: None,
+            resize: Some(7),
+        };
+        let mut buf = Vec::new();
+        let got = ids.inputs(
+            Frame::Data {
+                stream: 3,
+                fin: true,
+                data: b"x".to_vec(),
+            },
+            &mut buf,
+        );
+        assert_eq!(got, vec![Input::Stdin(b"x".to_vec()), Input::StdinEof]);
+        let got = ids.inputs(
+            Frame::Data {
+                stream: 7,
+                fin: false,
+                data: br#"{"Width":9,"Height":8}{"Wi"#.to_vec(),
+            },
+            &mut buf,
+        );
+        assert_eq!(
+            got,
+            vec![Input::Resize(TerminalSize {
+                width: 9,
+                height: 8
+            })]
+        );
+        assert_eq!(buf, br#"{"Wi"#);
+        // Data on a stream we did not open for input is ignored.
+        let got = ids.inputs(
+            Frame::Data {
+                stream: 5,
+                fin: false,
+                data: b"y".to_vec(),
+            },
+            &mut buf,
+        );
+        assert!(got.is_empty());
+
+        let out = ids.frames(&Output::Stdout(bytes::Bytes::from_static(b"hi")));
+        assert_eq!(out, vec![spdy::data_frame(5, false, b"hi")]);
+        assert!(ids
+            .frames(&Output::Stderr(bytes::Bytes::from_static(b"e")))
+            .is_empty());
+        let status = crate::streams::channel::exit_status(&[], 0);
+        let out = ids.frames(&Output::status(status.clone()));
+        let body = serde_json::to_vec(&status).unwrap();
+        assert_eq!(
+            out,
+            vec![
+                spdy::data_frame(5, true, &[]),
+                spdy::data_frame(1, false, &body),
+                spdy::data_frame(1, true, &[]),
+                spdy::goaway(0),
+            ]
         );
     }
 

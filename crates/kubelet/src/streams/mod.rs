@@ -7,9 +7,11 @@
 //! * [`websocket`]: the server side of the HTTP/1.1 upgrade (RFC 6455 handshake, the
 //!   subprotocol choice).
 //!
-//! * [`spdy`]: SPDY/3.1 frames and header compression, for port-forward.
+//! * [`spdy`]: SPDY/3.1 frames and header compression, for port-forward and for
+//!   exec/attach from kubectl before 1.30.
 //!
-//! Pure framing only; the I/O lives in `server::exec` and `server::portforward`.
+//! Pure framing only; the I/O lives in `server::session` (the exec/attach transports),
+//! `server::spdy_exec` and `server::portforward`.
 
 pub mod channel;
 pub mod spdy;
