@@ -35,6 +35,18 @@ pub async fn health(
     }
     if which == "readyz" {
         checks.push(("informer-sync", caches_ok));
+        // Upstream's system-namespaces post-start hook: not ready until default,
+        // kube-system, kube-public and kube-node-lease exist (requests into them would
+        // be refused as "not found" meanwhile).
+        let namespaces_ok = server.cache("namespaces").is_some_and(|c| {
+            crate::bootstrap::SYSTEM_NAMESPACES
+                .iter()
+                .all(|ns| c.get(&server.store.key("namespaces", None, ns)).is_some())
+        });
+        checks.push((
+            "poststarthook/start-system-namespaces-controller",
+            namespaces_ok,
+        ));
         checks.push(("poststarthook/start-apiserver-admission-initializer", true));
     }
     // /readyz/etcd asks for one check.
