@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
+use std::collections::HashMap;
+
+use prometheus::local::{LocalHistogram, LocalIntCounter};
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
 #[derive(Clone)]
@@ -110,6 +113,104 @@ impl Metrics {
     }
 }
 
+/// The request metrics of one receive loop: counted in the loop, added to the shared
+/// metrics once per batch of datagrams (one atomic update per label set instead of three
+/// label look-ups and three atomic updates per query).
+pub struct LocalMetrics {
+    metrics: Option<Metrics>,
+    server: String,
+    proto: &'static str,
+    /// By (zone, family, type, rcode): an index into `sets`.
+    slots: HashMap<(String, bool, &'static str, &'static str), usize>,
+    sets: Vec<LocalSet>,
+    /// The sets counted since the last flush.
+    pending: Vec<usize>,
+}
+
+struct LocalSet {
+    requests: LocalIntCounter,
+    duration: LocalHistogram,
+    responses: LocalIntCounter,
+}
+
+impl LocalMetrics {
+    /// Counts for `metrics` (nothing when `None`) under the `server` label, over `proto`.
+    pub fn new(metrics: Option<Metrics>, server: &str, proto: &'static str) -> LocalMetrics {
+        LocalMetrics {
+            metrics,
+            server: server.to_string(),
+            proto,
+            slots: HashMap::new(),
+            sets: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// The slot answers with these labels are counted under (0 when there are no metrics).
+    pub fn slot(
+        &mut self,
+        zone: &str,
+        ipv6: bool,
+        qtype: RecordType,
+        rcode: ResponseCode,
+    ) -> usize {
+        let Some(m) = &self.metrics else {
+            return 0;
+        };
+        let (t, r) = (type_label(qtype), rcode_label(rcode));
+        if let Some(slot) = self.slots.get(&(zone.to_string(), ipv6, t, r)) {
+            return *slot;
+        }
+        let family = if ipv6 { "2" } else { "1" };
+        let server = self.server.as_str();
+        let set = LocalSet {
+            requests: m
+                .requests
+                .with_label_values(&[server, zone, self.proto, family, t])
+                .local(),
+            duration: m.duration.with_label_values(&[server, zone, t]).local(),
+            responses: m.responses.with_label_values(&[server, zone, r]).local(),
+        };
+        self.sets.push(set);
+        let slot = self.sets.len() - 1;
+        self.slots.insert((zone.to_string(), ipv6, t, r), slot);
+        slot
+    }
+
+    /// Counts one answered request; its duration is given at the next flush.
+    pub fn count(&mut self, slot: usize) {
+        if self.metrics.is_some() {
+            self.pending.push(slot);
+        }
+    }
+
+    /// Gives the requests counted since the last flush the duration `took` and adds them to
+    /// the shared metrics.
+    pub fn flush(&mut self, took: Duration) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let secs = took.as_secs_f64();
+        for &slot in &self.pending {
+            if let Some(set) = self.sets.get(slot) {
+                set.requests.inc();
+                set.duration.observe(secs);
+                set.responses.inc();
+            }
+        }
+        self.pending.sort_unstable();
+        self.pending.dedup();
+        for &slot in &self.pending {
+            if let Some(set) = self.sets.get(slot) {
+                set.requests.flush();
+                set.duration.flush();
+                set.responses.flush();
+            }
+        }
+        self.pending.clear();
+    }
+}
+
 /// CoreDNS reports the common types by name and the rest as "other".
 pub fn type_label(t: RecordType) -> &'static str {
     match t {
@@ -178,5 +279,66 @@ mod tests {
             text.contains("coredns_dns_request_duration_seconds_bucket"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn local_metrics_reach_the_registry_at_flush() {
+        let registry = Registry::new();
+        let m = Metrics::new(&registry).unwrap();
+        let mut local = LocalMetrics::new(Some(m), "dns://:53", "udp");
+        let a = local.slot(
+            "cluster.local.",
+            false,
+            RecordType::A,
+            ResponseCode::NoError,
+        );
+        let nx = local.slot(
+            "cluster.local.",
+            false,
+            RecordType::A,
+            ResponseCode::NXDomain,
+        );
+        assert_ne!(a, nx);
+        assert_eq!(
+            local.slot(
+                "cluster.local.",
+                false,
+                RecordType::A,
+                ResponseCode::NoError
+            ),
+            a
+        );
+        local.count(a);
+        local.count(a);
+        local.count(nx);
+        let before = component_base::serving::render_metrics(&registry).unwrap();
+        assert!(before.contains(
+            r#"coredns_dns_requests_total{family="1",proto="udp",server="dns://:53",type="A",zone="cluster.local."} 0"#
+        ), "counted at flush only: {before}");
+        local.flush(Duration::from_micros(100));
+        let text = component_base::serving::render_metrics(&registry).unwrap();
+        assert!(text.contains(
+            r#"coredns_dns_requests_total{family="1",proto="udp",server="dns://:53",type="A",zone="cluster.local."} 3"#
+        ), "{text}");
+        assert!(text.contains(
+            r#"coredns_dns_responses_total{rcode="NOERROR",server="dns://:53",zone="cluster.local."} 2"#
+        ), "{text}");
+        assert!(text.contains(
+            r#"coredns_dns_responses_total{rcode="NXDOMAIN",server="dns://:53",zone="cluster.local."} 1"#
+        ), "{text}");
+        assert!(text.contains(
+            r#"coredns_dns_request_duration_seconds_count{server="dns://:53",type="A",zone="cluster.local."} 3"#
+        ), "{text}");
+    }
+
+    #[test]
+    fn local_metrics_without_a_registry_count_nothing() {
+        let mut local = LocalMetrics::new(None, "dns://:53", "udp");
+        let slot = local.slot("cluster.local.", true, RecordType::A, ResponseCode::NoError);
+        assert_eq!(slot, 0);
+        local.count(slot);
+        assert!(local.pending.is_empty(), "nothing to flush");
+        local.flush(Duration::ZERO);
+        assert!(local.sets.is_empty());
     }
 }

@@ -23,7 +23,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use crate::cache::Kind;
 use crate::forward::{servfail, Forwarder};
 use crate::metrics::Metrics;
-use crate::records::{Index, Lookup};
+use crate::records::{Answer, Index, Lookup};
 
 /// The index shared between the watchers (writers) and the server (readers): the whole
 /// zone is swapped at once.
@@ -35,6 +35,8 @@ pub const MAX_UDP_PAYLOAD: u16 = 4096;
 /// How long an idle TCP connection is kept.
 pub const TCP_TIMEOUT: Duration = Duration::from_secs(10);
 
+mod answers;
+mod mmsg;
 mod pktinfo;
 mod udp;
 
@@ -48,17 +50,29 @@ pub struct Handler {
     pub server_label: String,
 }
 
-struct Reply {
-    rcode: ResponseCode,
+pub(crate) struct Reply {
+    pub(crate) rcode: ResponseCode,
     authoritative: bool,
     answers: Vec<Record>,
     authorities: Vec<Record>,
     additionals: Vec<Record>,
     /// The `zone` label: the cluster domain, or "." for forwarded names.
-    zone: String,
+    pub(crate) zone: String,
 }
 
 impl Reply {
+    /// An authoritative answer from the index.
+    fn from_index(index: &Index, answer: Answer) -> Reply {
+        Reply {
+            rcode: answer.rcode,
+            authoritative: true,
+            answers: answer.answers,
+            authorities: answer.authorities,
+            additionals: answer.additionals,
+            zone: index.config().domain.to_ascii(),
+        }
+    }
+
     fn error(rcode: ResponseCode) -> Reply {
         Reply {
             rcode,
@@ -133,37 +147,111 @@ impl Handler {
             return self.forward(name, qtype, class).await;
         }
         let index = self.index();
-        let answer = match index.lookup(name, qtype) {
-            Lookup::Answer(a) => a,
+        let mut reply = match index.lookup(name, qtype) {
+            Lookup::Answer(a) => Reply::from_index(&index, a),
             Lookup::Forward => return self.forward(name, qtype, class).await,
         };
-        let mut reply = Reply {
-            rcode: answer.rcode,
-            authoritative: true,
-            answers: answer.answers,
-            authorities: answer.authorities,
-            additionals: answer.additionals,
-            zone: index.config().domain.to_ascii(),
-        };
-        // An ExternalName's CNAME: chase the target, as CoreDNS does through its upstream.
-        let target = match reply.answers.last().map(|r| &r.data) {
-            Some(hickory_server::proto::rr::RData::CNAME(c)) => Some(c.0.clone()),
-            _ => None,
-        };
-        if let Some(target) = target {
-            if qtype != RecordType::CNAME && qtype != RecordType::ANY {
-                let chased = match index.lookup(&target, qtype) {
-                    Lookup::Answer(a) => a.answers,
-                    Lookup::Forward => self.forward(&target, qtype, class).await.answers,
-                };
-                reply.answers.extend(chased);
-            }
+        if let Some(target) = chase_target(&reply, qtype) {
+            let chased = match index.lookup(&target, qtype) {
+                Lookup::Answer(a) => a.answers,
+                Lookup::Forward => self.forward(&target, qtype, class).await.answers,
+            };
+            reply.answers.extend(chased);
         }
         reply
     }
+
+    /// The answer for one question when the index alone gives it (no upstream to ask):
+    /// the same answer as [`Handler::resolve`], computed without waiting.
+    fn resolve_local(
+        index: &Index,
+        name: &Name,
+        qtype: RecordType,
+        class: DNSClass,
+    ) -> Option<Reply> {
+        if class != DNSClass::IN {
+            return None;
+        }
+        let mut reply = match index.lookup(name, qtype) {
+            Lookup::Answer(a) => Reply::from_index(index, a),
+            Lookup::Forward => return None,
+        };
+        if let Some(target) = chase_target(&reply, qtype) {
+            match index.lookup(&target, qtype) {
+                Lookup::Answer(a) => reply.answers.extend(a.answers),
+                Lookup::Forward => return None,
+            }
+        }
+        Some(reply)
+    }
+
+    /// The reply to `request` when it needs no upstream (the cluster zone, or an error
+    /// such as FORMERR / NOTIMP / BADVERS), with the query type for the metrics; `None`
+    /// when only [`RequestHandler::handle_request`] (which forwards) can answer it.
+    pub(crate) fn reply_local(
+        &self,
+        index: &Index,
+        request: &Request,
+    ) -> Option<(Reply, RecordType)> {
+        match classify(request) {
+            Question::Done(reply, qtype) => Some((reply, qtype)),
+            Question::Ask(q) => {
+                Self::resolve_local(index, q.name(), q.query_type(), q.query_class())
+                    .map(|reply| (reply, q.query_type()))
+            }
+        }
+    }
+
+    /// The zone currently served.
+    pub(crate) fn current_index(&self) -> Arc<Index> {
+        self.index()
+    }
 }
 
-fn response_edns(request: &Request) -> Option<Edns> {
+/// An ExternalName's CNAME target, to chase as CoreDNS does through its upstream (not for
+/// CNAME or ANY questions, which get the CNAME alone).
+fn chase_target(reply: &Reply, qtype: RecordType) -> Option<Name> {
+    if qtype == RecordType::CNAME || qtype == RecordType::ANY {
+        return None;
+    }
+    match reply.answers.last().map(|r| &r.data) {
+        Some(hickory_server::proto::rr::RData::CNAME(c)) => Some(c.0.clone()),
+        _ => None,
+    }
+}
+
+/// What a request asks, once the checks every request goes through are done.
+enum Question<'a> {
+    /// Answered without looking anything up (an error).
+    Done(Reply, RecordType),
+    /// The one question to resolve.
+    Ask(&'a hickory_server::proto::op::Query),
+}
+
+fn classify(request: &Request) -> Question<'_> {
+    let queries = request.queries.queries();
+    if request.metadata.op_code != OpCode::Query {
+        Question::Done(Reply::error(ResponseCode::NotImp), RecordType::Unknown(0))
+    } else if queries.len() != 1 {
+        Question::Done(Reply::error(ResponseCode::FormErr), RecordType::Unknown(0))
+    } else if request.edns.as_ref().is_some_and(|e| e.version() > 0) {
+        // RFC 6891: an unknown EDNS version gets BADVERS.
+        Question::Done(Reply::error(ResponseCode::BADVERS), queries[0].query_type())
+    } else {
+        Question::Ask(queries[0].original())
+    }
+}
+
+/// The response header for `reply` to `request`.
+pub(crate) fn response_metadata(request: &Request, reply: &Reply) -> Metadata {
+    let mut metadata = Metadata::response_from_request(&request.metadata);
+    metadata.authoritative = reply.authoritative;
+    metadata.recursion_available = true;
+    metadata.response_code = reply.rcode;
+    metadata
+}
+
+pub(crate) fn response_edns(request: &Request) -> Option<Edns> {
     let req = request.edns.as_ref()?;
     let mut edns = Edns::new();
     edns.set_max_payload(req.max_payload().clamp(512, MAX_UDP_PAYLOAD));
@@ -180,26 +268,15 @@ impl RequestHandler for Handler {
     ) -> ResponseInfo {
         let start = Instant::now();
         let edns = response_edns(request);
-        let queries = request.queries.queries();
-        let (reply, qtype) = if request.metadata.op_code != OpCode::Query {
-            (Reply::error(ResponseCode::NotImp), RecordType::Unknown(0))
-        } else if queries.len() != 1 {
-            (Reply::error(ResponseCode::FormErr), RecordType::Unknown(0))
-        } else if request.edns.as_ref().is_some_and(|e| e.version() > 0) {
-            // RFC 6891: an unknown EDNS version gets BADVERS.
-            (Reply::error(ResponseCode::BADVERS), queries[0].query_type())
-        } else {
-            let q = queries[0].original();
-            (
+        let (reply, qtype) = match classify(request) {
+            Question::Done(reply, qtype) => (reply, qtype),
+            Question::Ask(q) => (
                 self.resolve(q.name(), q.query_type(), q.query_class())
                     .await,
                 q.query_type(),
-            )
+            ),
         };
-        let mut metadata = Metadata::response_from_request(&request.metadata);
-        metadata.authoritative = reply.authoritative;
-        metadata.recursion_available = true;
-        metadata.response_code = reply.rcode;
+        let metadata = response_metadata(request, &reply);
         let mut builder = MessageResponseBuilder::new(&request.queries, None);
         if let Some(e) = edns.as_ref() {
             builder.edns(e);
@@ -274,12 +351,16 @@ pub async fn serve(
         .unwrap_or(1);
     let mut server = Server::new(handler.clone());
     server.register_listener(tcp, TCP_TIMEOUT, 64);
-    // Dropping this future (on shutdown) aborts the UDP loops.
+    // Dropping this future (on shutdown) stops the UDP loops.
+    let udp = udp.into_std()?;
     let udp_loops = udp::serve_udp(udp, Arc::new(handler), loops);
     tokio::pin!(udp_loops);
     let stopped = tokio::select! {
         r = server.block_until_done() => Some(r),
-        _ = &mut udp_loops => Some(Err(hickory_server::net::NetError::from("the UDP loops ended"))),
+        r = &mut udp_loops => Some(Err(hickory_server::net::NetError::from(match r {
+            Ok(()) => "the UDP loops ended".to_string(),
+            Err(e) => format!("serving UDP: {e}"),
+        }))),
         _ = shutdown => None,
     };
     match stopped {

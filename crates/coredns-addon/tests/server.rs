@@ -7,8 +7,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use coredns_addon::forward::Forwarder;
+use coredns_addon::metrics::Metrics;
 use coredns_addon::records::{Config, Index};
-use coredns_addon::server::{bind, serve, Handler};
+use coredns_addon::server::{bind, serve, Handler, SharedIndex};
 use hickory_proto::op::{Edns, Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
 use k8s_openapi::api::core::v1::{Service, ServiceSpec};
@@ -54,23 +55,29 @@ fn objects() -> (Vec<Service>, Vec<EndpointSlice>) {
 
 /// Starts the server; an upstream that refuses (nothing listens on port 9 of loopback).
 async fn start() -> SocketAddr {
+    start_with(None).await.0
+}
+
+/// Starts the server with `metrics`; also returns the index it serves, to swap.
+async fn start_with(metrics: Option<Metrics>) -> (SocketAddr, SharedIndex) {
     let config = Config::new("cluster.local", 5).unwrap();
     let (services, slices) = objects();
     let index = Index::build(&services, &slices, &config, 1);
     let (udp, tcp) = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = udp.local_addr().unwrap();
+    let shared: SharedIndex = Arc::new(RwLock::new(Arc::new(index)));
     let handler = Handler {
-        index: Arc::new(RwLock::new(Arc::new(index))),
+        index: shared.clone(),
         forwarder: Arc::new(Forwarder::new(
             vec!["127.0.0.1:9".parse().unwrap()],
             Duration::from_millis(500),
             100,
         )),
-        metrics: None,
+        metrics,
         server_label: "dns://:0".into(),
     };
     tokio::spawn(serve(udp, tcp, handler, std::future::pending()));
-    addr
+    (addr, shared)
 }
 
 fn query(name: &str, t: RecordType, edns: Option<u16>) -> Message {
@@ -199,4 +206,130 @@ async fn an_unknown_edns_version_is_badvers() {
     );
     assert!(resp.edns.is_some());
     assert!(resp.answers.is_empty());
+}
+
+fn a_records(resp: &Message) -> Vec<String> {
+    resp.answers.iter().map(|r| r.data.to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_repeated_query_gets_the_same_answer_with_its_own_id_and_case() {
+    let addr = start().await;
+    let mut q = query("web.default.svc.cluster.local.", RecordType::A, Some(1232));
+    let first = udp(addr, &q.to_vec().unwrap()).await.unwrap();
+    q.metadata.id = 777;
+    let second = udp(addr, &q.to_vec().unwrap()).await.unwrap();
+    assert_eq!(&second[..2], &777u16.to_be_bytes());
+    assert_eq!(first[2..], second[2..], "the same answer but for the ID");
+    let resp = Message::from_vec(&second).unwrap();
+    assert_eq!(a_records(&resp), ["10.96.0.20"]);
+    // Another case is another query: its answer echoes that case (hickory's encoder
+    // writes names in lower case, so the case is set in the bytes).
+    let mut mixed = query("web.default.svc.cluster.local.", RecordType::A, None)
+        .to_vec()
+        .unwrap();
+    mixed[13..16].copy_from_slice(b"WeB");
+    for _ in 0..2 {
+        let raw = udp(addr, &mixed).await.unwrap();
+        let resp = Message::from_vec(&raw).unwrap();
+        assert_eq!(
+            resp.queries[0].name().to_string(),
+            "WeB.default.svc.cluster.local."
+        );
+        assert_eq!(
+            resp.answers[0].name.to_string(),
+            "WeB.default.svc.cluster.local."
+        );
+        assert_eq!(a_records(&resp), ["10.96.0.20"]);
+        assert!(resp.edns.is_none());
+    }
+    // NXDOMAIN answers are kept too, and stay NXDOMAIN.
+    for _ in 0..2 {
+        let q = query("nope.default.svc.cluster.local.", RecordType::A, None);
+        let resp = Message::from_vec(&udp(addr, &q.to_vec().unwrap()).await.unwrap()).unwrap();
+        assert_eq!(resp.metadata.response_code, ResponseCode::NXDomain);
+        assert_eq!(resp.authorities.len(), 1, "the SOA");
+    }
+}
+
+#[tokio::test]
+async fn a_new_zone_is_answered_at_once() {
+    let (addr, shared) = start_with(None).await;
+    let q = query("web.default.svc.cluster.local.", RecordType::A, None)
+        .to_vec()
+        .unwrap();
+    for _ in 0..3 {
+        let resp = Message::from_vec(&udp(addr, &q).await.unwrap()).unwrap();
+        assert_eq!(a_records(&resp), ["10.96.0.20"]);
+    }
+    let (mut services, slices) = objects();
+    services[0].spec.as_mut().unwrap().cluster_ip = Some("10.96.0.21".into());
+    let config = Config::new("cluster.local", 5).unwrap();
+    *shared.write().unwrap() = Arc::new(Index::build(&services, &slices, &config, 2));
+    for _ in 0..3 {
+        let resp = Message::from_vec(&udp(addr, &q).await.unwrap()).unwrap();
+        assert_eq!(a_records(&resp), ["10.96.0.21"]);
+    }
+}
+
+#[tokio::test]
+async fn every_query_of_a_burst_is_answered_and_counted() {
+    let registry = prometheus::Registry::new();
+    let metrics = Metrics::new(&registry).unwrap();
+    let (addr, _) = start_with(Some(metrics)).await;
+    let s = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    // More than one batch of datagrams, sent before reading any answer.
+    let n: u16 = 150;
+    for id in 0..n {
+        let name = if id.is_multiple_of(3) {
+            "nope.default.svc.cluster.local."
+        } else {
+            "web.default.svc.cluster.local."
+        };
+        let mut q = query(name, RecordType::A, None);
+        q.metadata.id = id;
+        s.send_to(&q.to_vec().unwrap(), addr).await.unwrap();
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut buf = vec![0u8; 4096];
+    while seen.len() < usize::from(n) {
+        let got = tokio::time::timeout(Duration::from_secs(5), s.recv(&mut buf)).await;
+        let Ok(Ok(len)) = got else {
+            panic!("{} answers of {n}", seen.len());
+        };
+        let resp = Message::from_vec(&buf[..len]).unwrap();
+        let id = resp.metadata.id;
+        let want = if id.is_multiple_of(3) {
+            ResponseCode::NXDomain
+        } else {
+            ResponseCode::NoError
+        };
+        assert_eq!(resp.metadata.response_code, want, "id {id}");
+        assert!(seen.insert(id), "id {id} answered twice");
+    }
+    // The counters are added after each batch is sent: wait for the last one.
+    let total = |registry: &prometheus::Registry| -> u64 {
+        registry
+            .gather()
+            .iter()
+            .filter(|f| f.name() == "coredns_dns_requests_total")
+            .flat_map(|f| {
+                f.get_metric()
+                    .iter()
+                    .map(|m| m.get_counter().get_value() as u64)
+            })
+            .sum()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while total(&registry) < u64::from(n) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(total(&registry), u64::from(n));
+    let text = component_base::serving::render_metrics(&registry).unwrap();
+    assert!(text.contains(
+        r#"coredns_dns_responses_total{rcode="NXDOMAIN",server="dns://:0",zone="cluster.local."} 50"#
+    ), "{text}");
+    assert!(text.contains(
+        r#"coredns_dns_requests_total{family="1",proto="udp",server="dns://:0",type="A",zone="cluster.local."} 150"#
+    ), "{text}");
 }
