@@ -517,6 +517,9 @@ pub struct NodeStopReport {
     /// System files removed: host-local leases of the removed pods; with `--purge` the
     /// conflist `up` wrote and its lease directory.
     pub files_removed: Vec<PathBuf>,
+    /// iptables nat rules the bridge plugin's ipMasq added for the removed pods (a CNI
+    /// DEL removes them; nobody ran one for pods whose kubelet was stopped).
+    pub nat_rules_removed: usize,
     /// Things left alone, worth a line in the output.
     pub notes: Vec<String>,
 }
@@ -600,6 +603,10 @@ pub fn stop_node(dir: &Path, purge: bool) -> Result<NodeStopReport> {
             ));
         }
     }
+    if ours_wrote_conflist {
+        let owners = (!purge).then_some(pod_uids.as_slice());
+        report.nat_rules_removed = remove_cni_nat_rules(CNI_NETWORK_NAME, owners);
+    }
     if purge {
         for ns in netns_list() {
             if ns.starts_with(NETNS_PREFIX) && delete_netns(&ns) {
@@ -624,6 +631,89 @@ pub fn stop_node(dir: &Path, purge: bool) -> Result<NodeStopReport> {
         }
     }
     Ok(report)
+}
+
+/// The chains iptables and CNI plugins share in the nat table: rules are deleted from
+/// them one by one; any other chain a rule of ours is in is the plugin's own.
+const SHARED_NAT_CHAINS: &[&str] = &[
+    "PREROUTING",
+    "INPUT",
+    "OUTPUT",
+    "POSTROUTING",
+    "CNI-HOSTPORT-DNAT",
+    "CNI-HOSTPORT-SETMARK",
+    "CNI-HOSTPORT-MASQ",
+];
+
+/// What to delete from `iptables-save -t nat` output: (rules of shared chains, as
+/// `-A ...` specs; the plugin's own chains). A rule is ours when its comment names
+/// CNI network `network` and, with `owners`, one of those container IDs (the bridge
+/// plugin writes `name: "<network>" id: "<container id>"`).
+pub fn cni_nat_rules(
+    saved: &str,
+    network: &str,
+    owners: Option<&[String]>,
+) -> (Vec<String>, Vec<String>) {
+    let tag = format!("name: \\\"{network}\\\" id: \\\"");
+    let mut rules = Vec::new();
+    let mut chains: Vec<String> = Vec::new();
+    for line in saved.lines() {
+        let Some(rest) = line.strip_prefix("-A ") else {
+            continue;
+        };
+        let Some(at) = rest.find(&tag) else {
+            continue;
+        };
+        let id = rest[at + tag.len()..].split('\\').next().unwrap_or("");
+        if owners.is_some_and(|o| !o.iter().any(|x| x == id)) {
+            continue;
+        }
+        let chain = rest.split_whitespace().next().unwrap_or("");
+        if SHARED_NAT_CHAINS.contains(&chain) {
+            rules.push(rest.to_string());
+        } else if !chains.iter().any(|c| c == chain) {
+            chains.push(chain.to_string());
+        }
+    }
+    (rules, chains)
+}
+
+/// Deletes the bridge plugin's ipMasq nat rules for `network` (of `owners` only, when
+/// given); returns how many rules and chains went. iptables missing: nothing to do.
+fn remove_cni_nat_rules(network: &str, owners: Option<&[String]>) -> usize {
+    let Ok(out) = Command::new("iptables-save")
+        .args(["-t", "nat"])
+        .env("PATH", DAEMON_PATH)
+        .output()
+    else {
+        return 0;
+    };
+    let (rules, chains) = cni_nat_rules(&String::from_utf8_lossy(&out.stdout), network, owners);
+    let mut removed = 0;
+    for rule in rules {
+        // iptables-save quotes like a shell, so sh parses the spec back exactly.
+        let ok = Command::new("sh")
+            .args(["-c", &format!("iptables -w -t nat -D {rule}")])
+            .env("PATH", DAEMON_PATH)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        removed += usize::from(ok);
+    }
+    for chain in chains {
+        let iptables = |op: &str| {
+            Command::new("iptables")
+                .args(["-w", "-t", "nat", op, &chain])
+                .env("PATH", DAEMON_PATH)
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false)
+        };
+        if iptables("-F") && iptables("-X") {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// Task IDs of the private containerd's state directory.
@@ -819,6 +909,33 @@ pub fn node_netns() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bridge_plugin_nat_rules_are_found_by_network_and_owner() {
+        let saved = r#"*nat
+:POSTROUTING ACCEPT [0:0]
+:CNI-aa - [0:0]
+:CNI-bb - [0:0]
+-A POSTROUTING -s 10.244.0.5/32 -m comment --comment "name: \"ferrokube\" id: \"u1\"" -j CNI-aa
+-A POSTROUTING -s 10.244.0.6/32 -m comment --comment "name: \"ferrokube\" id: \"u2\"" -j CNI-bb
+-A POSTROUTING -s 10.9.0.6/32 -m comment --comment "name: \"other\" id: \"u1\"" -j CNI-cc
+-A CNI-aa -d 10.244.0.0/24 -m comment --comment "name: \"ferrokube\" id: \"u1\"" -j ACCEPT
+-A CNI-aa ! -d 224.0.0.0/4 -m comment --comment "name: \"ferrokube\" id: \"u1\"" -j MASQUERADE
+-A CNI-bb ! -d 224.0.0.0/4 -m comment --comment "name: \"ferrokube\" id: \"u2\"" -j MASQUERADE
+COMMIT
+"#;
+        let (rules, chains) = cni_nat_rules(saved, "ferrokube", Some(&["u1".to_string()]));
+        assert_eq!(
+            rules,
+            [
+                r#"POSTROUTING -s 10.244.0.5/32 -m comment --comment "name: \"ferrokube\" id: \"u1\"" -j CNI-aa"#
+            ]
+        );
+        assert_eq!(chains, ["CNI-aa"]);
+        let (rules, chains) = cni_nat_rules(saved, "ferrokube", None);
+        assert_eq!(rules.len(), 2);
+        assert_eq!(chains, ["CNI-aa", "CNI-bb"]);
+    }
 
     #[test]
     fn conflist_has_the_pod_cidr() -> Result<()> {

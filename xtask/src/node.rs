@@ -153,6 +153,12 @@ pub fn down(dir: &Path, purge: bool) -> Result<()> {
     for f in &r.files_removed {
         println!("removed {}", f.display());
     }
+    if r.nat_rules_removed > 0 {
+        println!(
+            "removed {} iptables nat rules and chains of the CNI bridge plugin (ipMasq)",
+            r.nat_rules_removed
+        );
+    }
     for note in &r.notes {
         println!("note: {note}");
     }
