@@ -8,7 +8,7 @@ pub mod controller_utils;
 pub mod controllers;
 pub mod informers;
 pub mod options;
-pub mod record;
+pub use component_base::record;
 pub mod workqueue;
 
 use std::future::Future;

@@ -117,15 +117,11 @@ pub async fn run(
 
     let conntrack = Conntrack::with_prefix(nft.prefix());
     let mut cleaner = ConntrackCleaner::new(conntrack, families.clone(), Some(metrics.clone()));
-    let reporter = kube::runtime::events::Reporter {
-        controller: "kube-proxy".into(),
-        instance: Some(node.node_name.clone()),
-    };
     let mut health_checks =
         ServiceHealthServer::new(&node.node_name, node.nodeport_ips.clone(), health.clone())
-            .with_recorder(kube::runtime::events::Recorder::new(
+            .with_recorder(component_base::record::EventRecorder::new(
                 client.clone(),
-                reporter,
+                "kube-proxy",
             ));
     let mut proxier = Proxier::new(nft, families, Some(metrics.clone()));
     let mut last_sync: Option<Instant> = None;

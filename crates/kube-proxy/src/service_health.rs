@@ -18,12 +18,13 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use component_base::record::EventRecorder;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use k8s_openapi::api::core::v1::ObjectReference;
-use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::events::{Event, EventType};
 use tokio::task::JoinHandle;
 
 use crate::health::ProxyHealth;
@@ -132,7 +133,7 @@ pub struct ServiceHealthServer {
     wanted: BTreeMap<ServiceName, u16>,
     /// Last bind error per Service (logged once until it changes).
     failed: HashMap<ServiceName, String>,
-    recorder: Option<Recorder>,
+    recorder: Option<Arc<EventRecorder>>,
 }
 
 impl ServiceHealthServer {
@@ -152,8 +153,10 @@ impl ServiceHealthServer {
         }
     }
 
-    /// Reports ports that cannot be bound as Events (upstream's recorder).
-    pub fn with_recorder(mut self, recorder: Recorder) -> Self {
+    /// Reports ports that cannot be bound as Events. Written as core/v1 Events (upstream
+    /// writes events.k8s.io/v1, which its apiserver also serves as core/v1; ours stores
+    /// the two apart, and `kubectl describe` reads core/v1).
+    pub fn with_recorder(mut self, recorder: Arc<EventRecorder>) -> Self {
         self.recorder = Some(recorder);
         self
     }

@@ -407,14 +407,7 @@ fn udp_conntrack_cleanup_and_health_check_node_port() {
         Duration::from_secs(60),
         || {
             let out = cluster
-                .kubectl(&[
-                    "get",
-                    "events.v1.events.k8s.io",
-                    "-n",
-                    "default",
-                    "-o",
-                    "json",
-                ])?
+                .kubectl(&["get", "events", "-n", "default", "-o", "json"])?
                 .ok()?;
             Ok(out
                 .contains("FailedToStartServiceHealthcheck")

@@ -1,5 +1,5 @@
 //! A core/v1 Event recorder, like client-go's tools/record used by upstream's
-//! kube-controller-manager: events land where `kubectl describe` and `kubectl get
+//! kube-controller-manager (and, here, kube-proxy): events land where `kubectl describe` and `kubectl get
 //! events` look, with `source.component` set, and a repeated event (same object,
 //! reason and message) bumps `count` and `lastTimestamp` instead of adding an object.
 //! Writes happen on a spawned task so a controller never waits for its events.
