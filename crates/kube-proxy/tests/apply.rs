@@ -7,7 +7,6 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use common::*;
@@ -166,46 +165,12 @@ fn full_then_partial_then_resync_then_recreate() {
     assert!(!listed.contains("10.244.1.2"), "{listed}");
 }
 
-/// Runs `f` on a thread that joined network namespace `ns`.
-fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/var/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).unwrap();
-        // SAFETY: setns on a valid namespace fd affects only this thread.
-        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "setns {path}");
-        f()
-    })
-    .join()
-    .unwrap()
-}
-
 #[test]
 fn cluster_ip_reaches_a_backend_in_another_namespace() {
     if !can_use_netns() {
         return;
     }
-    let client = Netns::new("cli");
-    let backend = Netns::new("be");
-    let veth = format!("fkv{}", std::process::id() % 100000);
-    client.exec(&[
-        "ip",
-        "link",
-        "add",
-        &veth,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        &backend.name,
-    ]);
-    client.exec(&["ip", "addr", "add", "10.250.0.1/24", "dev", &veth]);
-    client.exec(&["ip", "link", "set", &veth, "up"]);
-    client.exec(&["ip", "route", "add", "10.96.0.0/16", "dev", &veth]);
-    backend.exec(&["ip", "addr", "add", "10.250.0.2/24", "dev", "eth0"]);
-    backend.exec(&["ip", "link", "set", "eth0", "up"]);
+    let (client, backend) = client_and_backend("v", "10.250.0", "10.96.0.0/16", &[2]);
 
     // Backend: answers "hello" on 10.250.0.2:8080 in its namespace.
     let listener = in_netns(&backend.name, || {

@@ -4,9 +4,7 @@
 mod common;
 
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::*;
@@ -17,54 +15,10 @@ use kube_proxy::proxier::Proxier;
 use kube_proxy::service_health::{self, ServiceHealthServer};
 use serde_json::json;
 
-fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/var/run/netns/{ns}");
-    std::thread::spawn(move || {
-        enter(&path);
-        f()
-    })
-    .join()
-    .unwrap()
-}
-
-/// Moves the calling thread into the network namespace at `path`.
-fn enter(path: &str) {
-    let file = std::fs::File::open(path).unwrap();
-    // SAFETY: setns on a valid namespace fd affects only this thread.
-    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(rc, 0, "setns {path}");
-}
-
 fn node() -> NodeConfig {
     let mut n = NodeConfig::new("node-a");
     n.cluster_cidrs = vec![Cidr::parse("10.244.0.0/16").unwrap()];
     n
-}
-
-/// A UDP echo server on `addr` inside `ns`, until the returned flag is set.
-fn udp_echo(ns: &str, addr: &'static str) -> Arc<AtomicBool> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let path = format!("/var/run/netns/{ns}");
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let flag = stop.clone();
-    std::thread::spawn(move || {
-        enter(&path);
-        let sock = UdpSocket::bind(addr).unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        ready_tx.send(()).unwrap();
-        let mut buf = [0u8; 1500];
-        while !flag.load(Ordering::Relaxed) {
-            if let Ok((n, peer)) = sock.recv_from(&mut buf) {
-                let mut reply = addr.as_bytes().to_vec();
-                reply.push(b' ');
-                reply.extend_from_slice(&buf[..n]);
-                let _ = sock.send_to(&reply, peer);
-            }
-        }
-    });
-    ready_rx.recv().unwrap();
-    stop
 }
 
 fn udp_flows(ns: &Netns) -> Vec<String> {
@@ -84,28 +38,7 @@ fn stale_udp_conntrack_entry_is_removed_when_its_endpoint_goes() {
         eprintln!("skipping: needs the conntrack binary");
         return;
     }
-    let client = Netns::new("ct-cli");
-    let backend = Netns::new("ct-be");
-    let veth = format!("fkc{}", std::process::id() % 100000);
-    client.exec(&[
-        "ip",
-        "link",
-        "add",
-        &veth,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        &backend.name,
-    ]);
-    client.exec(&["ip", "addr", "add", "10.252.0.1/24", "dev", &veth]);
-    client.exec(&["ip", "link", "set", &veth, "up"]);
-    client.exec(&["ip", "route", "add", "10.96.0.0/12", "dev", &veth]);
-    backend.exec(&["ip", "addr", "add", "10.252.0.2/24", "dev", "eth0"]);
-    backend.exec(&["ip", "addr", "add", "10.252.0.3/24", "dev", "eth0"]);
-    backend.exec(&["ip", "link", "set", "eth0", "up"]);
+    let (client, backend) = client_and_backend("c", "10.252.0", "10.96.0.0/12", &[2, 3]);
     let stop_a = udp_echo(&backend.name, "10.252.0.2:5353");
     let stop_b = udp_echo(&backend.name, "10.252.0.3:5353");
 
@@ -214,9 +147,9 @@ fn health_check_node_port_follows_local_endpoints() {
         return;
     }
     let ns = Netns::new("hc");
-    let path = format!("/var/run/netns/{}", ns.name);
+    let name = ns.name.clone();
     std::thread::spawn(move || {
-        enter(&path);
+        enter(&name);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -7,26 +7,12 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use common::*;
 use ferrokube_e2e::{wait_for, TestCluster};
 use kube_proxy::config::Settings;
 use kube_proxy::model::Cidr;
-
-fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/var/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).unwrap();
-        // SAFETY: setns on a valid namespace fd affects only this thread.
-        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "setns {path}");
-        f()
-    })
-    .join()
-    .unwrap()
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -56,27 +42,7 @@ fn services_from_the_apiserver_are_reachable_through_nftables() {
 
     // Two "hosts": the client namespace (where kube-proxy programs nftables) and a
     // backend namespace holding the endpoint's address.
-    let client = Netns::new("e2e-cli");
-    let backend = Netns::new("e2e-be");
-    let veth = format!("fke{}", std::process::id() % 100000);
-    client.exec(&[
-        "ip",
-        "link",
-        "add",
-        &veth,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        &backend.name,
-    ]);
-    client.exec(&["ip", "addr", "add", "10.251.0.1/24", "dev", &veth]);
-    client.exec(&["ip", "link", "set", &veth, "up"]);
-    client.exec(&["ip", "route", "add", "10.96.0.0/12", "dev", &veth]);
-    backend.exec(&["ip", "addr", "add", "10.251.0.2/24", "dev", "eth0"]);
-    backend.exec(&["ip", "link", "set", "eth0", "up"]);
+    let (client, backend) = client_and_backend("e", "10.251.0", "10.96.0.0/12", &[2]);
     let listener = in_netns(&backend.name, || {
         TcpListener::bind("10.251.0.2:8080").unwrap()
     });
@@ -224,28 +190,6 @@ fn services_from_the_apiserver_are_reachable_through_nftables() {
     assert!(result.is_ok(), "{result:?}");
 }
 
-/// A UDP echo server on `addr` inside netns `ns` (runs until the process ends).
-fn udp_echo(ns: &str, addr: &'static str) {
-    let path = format!("/var/run/netns/{ns}");
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).unwrap();
-        // SAFETY: setns on a valid namespace fd affects only this thread.
-        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "setns {path}");
-        let sock = std::net::UdpSocket::bind(addr).unwrap();
-        ready_tx.send(()).unwrap();
-        let mut buf = [0u8; 1500];
-        while let Ok((n, peer)) = sock.recv_from(&mut buf) {
-            let mut reply = addr.as_bytes().to_vec();
-            reply.push(b' ');
-            reply.extend_from_slice(&buf[..n]);
-            let _ = sock.send_to(&reply, peer);
-        }
-    });
-    ready_rx.recv().unwrap();
-}
-
 /// A port of the default NodePort range free on 127.0.0.1.
 fn free_node_port() -> u16 {
     let start = 30000 + (std::process::id() % 2000) as u16;
@@ -267,28 +211,7 @@ fn udp_conntrack_cleanup_and_health_check_node_port() {
         return;
     }
     let cluster = TestCluster::start().unwrap();
-    let client = Netns::new("e2u-cli");
-    let backend = Netns::new("e2u-be");
-    let veth = format!("fku{}", std::process::id() % 100000);
-    client.exec(&[
-        "ip",
-        "link",
-        "add",
-        &veth,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        &backend.name,
-    ]);
-    client.exec(&["ip", "addr", "add", "10.253.0.1/24", "dev", &veth]);
-    client.exec(&["ip", "link", "set", &veth, "up"]);
-    client.exec(&["ip", "route", "add", "10.96.0.0/12", "dev", &veth]);
-    backend.exec(&["ip", "addr", "add", "10.253.0.2/24", "dev", "eth0"]);
-    backend.exec(&["ip", "addr", "add", "10.253.0.3/24", "dev", "eth0"]);
-    backend.exec(&["ip", "link", "set", "eth0", "up"]);
+    let (client, backend) = client_and_backend("u", "10.253.0", "10.96.0.0/12", &[2, 3]);
     udp_echo(&backend.name, "10.253.0.2:5353");
     udp_echo(&backend.name, "10.253.0.3:5353");
 

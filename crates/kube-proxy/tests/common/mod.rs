@@ -2,6 +2,12 @@
 //! network namespace removed on drop.
 #![allow(dead_code)]
 
+use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde_json::json;
@@ -143,4 +149,93 @@ impl Drop for Netns {
             .args(["netns", "delete", &self.name])
             .status();
     }
+}
+
+/// Moves the calling thread into network namespace `ns` (by name).
+pub fn enter(ns: &str) {
+    let path = format!("/var/run/netns/{ns}");
+    let file = std::fs::File::open(&path).unwrap();
+    // SAFETY: setns on a valid namespace fd affects only this thread.
+    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns {path}");
+}
+
+/// Runs `f` on a thread that joined network namespace `ns`.
+pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let ns = ns.to_string();
+    std::thread::spawn(move || {
+        enter(&ns);
+        f()
+    })
+    .join()
+    .unwrap()
+}
+
+/// A UDP echo server on `addr` inside `ns` (replies `<addr> <data>`), until the
+/// returned flag is set.
+pub fn udp_echo(ns: &str, addr: &'static str) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let ns = ns.to_string();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        enter(&ns);
+        let sock = UdpSocket::bind(addr).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        ready_tx.send(()).unwrap();
+        let mut buf = [0u8; 1500];
+        while !flag.load(Ordering::Relaxed) {
+            if let Ok((n, peer)) = sock.recv_from(&mut buf) {
+                let mut reply = addr.as_bytes().to_vec();
+                reply.push(b' ');
+                reply.extend_from_slice(&buf[..n]);
+                let _ = sock.send_to(&reply, peer);
+            }
+        }
+    });
+    ready_rx.recv().unwrap();
+    stop
+}
+
+/// A client and a backend namespace joined by a veth pair: the client's end,
+/// `fk<tag><pid>`, has `<prefix>.1/24` and routes `service_range` to the backend,
+/// whose `eth0` has `<prefix>.<h>/24` for every `h` in `backend_hosts`.
+pub fn client_and_backend(
+    tag: &str,
+    prefix: &str,
+    service_range: &str,
+    backend_hosts: &[u8],
+) -> (Netns, Netns) {
+    let client = Netns::new(&format!("{tag}-cli"));
+    let backend = Netns::new(&format!("{tag}-be"));
+    let veth = format!("fk{tag}{}", std::process::id() % 100000);
+    client.exec(&[
+        "ip",
+        "link",
+        "add",
+        &veth,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        &backend.name,
+    ]);
+    client.exec(&["ip", "addr", "add", &format!("{prefix}.1/24"), "dev", &veth]);
+    client.exec(&["ip", "link", "set", &veth, "up"]);
+    client.exec(&["ip", "route", "add", service_range, "dev", &veth]);
+    for h in backend_hosts {
+        backend.exec(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{prefix}.{h}/24"),
+            "dev",
+            "eth0",
+        ]);
+    }
+    backend.exec(&["ip", "link", "set", "eth0", "up"]);
+    (client, backend)
 }
