@@ -492,20 +492,7 @@ impl Node {
 
     /// Runs `f` on a thread that entered this node's network namespace.
     pub fn in_netns<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        let file = std::fs::File::open(self.netns_path())
-            .with_context(|| format!("opening {}", self.netns_path().display()))?;
-        std::thread::spawn(move || {
-            // SAFETY: setns on a valid namespace fd changes only this thread.
-            if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-                return Err(anyhow::anyhow!(
-                    "setns: {}",
-                    std::io::Error::last_os_error()
-                ));
-            }
-            Ok(f())
-        })
-        .join()
-        .map_err(|_| anyhow::anyhow!("the thread in the node's namespace panicked"))?
+        in_netns(&self.netns_path(), f)
     }
 
     /// `GET /` over plain HTTP/1.0 from this node's namespace (the node itself, not a
@@ -581,6 +568,34 @@ impl Drop for Node {
         }
         delete_netns(&self.netns);
     }
+}
+
+/// Moves the calling thread into the network namespace at `path` (`/run/netns/<name>`).
+pub fn enter_netns(path: &Path) -> Result<()> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    // SAFETY: setns on a valid namespace fd changes only this thread.
+    if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        bail!(
+            "setns {}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
+}
+
+/// Runs `f` on a new thread that entered the network namespace at `path`.
+pub fn in_netns<T: Send + 'static>(
+    path: &Path,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        enter_netns(&path)?;
+        Ok(f())
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("the thread in the network namespace panicked"))?
 }
 
 /// `https://<LAN gateway>:<apiserver port>`: the test cluster's apiserver as the nodes

@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::net::UdpSocket;
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -153,22 +152,14 @@ impl Drop for Netns {
 
 /// Moves the calling thread into network namespace `ns` (by name).
 pub fn enter(ns: &str) {
-    let path = format!("/var/run/netns/{ns}");
-    let file = std::fs::File::open(&path).unwrap();
-    // SAFETY: setns on a valid namespace fd affects only this thread.
-    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(rc, 0, "setns {path}");
+    let path = std::path::Path::new("/var/run/netns").join(ns);
+    ferrokube_e2e::netns_nodes::enter_netns(&path).unwrap();
 }
 
 /// Runs `f` on a thread that joined network namespace `ns`.
 pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let ns = ns.to_string();
-    std::thread::spawn(move || {
-        enter(&ns);
-        f()
-    })
-    .join()
-    .unwrap()
+    let path = std::path::Path::new("/var/run/netns").join(ns);
+    ferrokube_e2e::netns_nodes::in_netns(&path, f).unwrap()
 }
 
 /// A UDP echo server on `addr` inside `ns` (replies `<addr> <data>`), until the
