@@ -680,7 +680,7 @@ pub fn cni_nat_rules(
 
 /// Deletes the bridge plugin's ipMasq nat rules for `network` (of `owners` only, when
 /// given); returns how many rules and chains went. iptables missing: nothing to do.
-fn remove_cni_nat_rules(network: &str, owners: Option<&[String]>) -> usize {
+pub fn remove_cni_nat_rules(network: &str, owners: Option<&[String]>) -> usize {
     let Ok(out) = Command::new("iptables-save")
         .args(["-t", "nat"])
         .env("PATH", DAEMON_PATH)

@@ -190,50 +190,13 @@ impl Drop for Env {
         if let Err(e) = self.ns.delete() {
             eprintln!("cleanup: {e}");
         }
-        sweep_nat_rules(&self.net.name);
+        // Safety net: DEL normally leaves no nat rule, but when the netns is already gone
+        // the bridge plugin (1.1.x) cannot find the pod IPs and leaves its ipMasq rules.
+        ferrokube_deploy::node::remove_cni_nat_rules(&self.net.name, None);
         // The bridge plugin never deletes its bridge; it is ours, so remove it.
         let (ok, out) = run("ip", &["link", "del", &self.bridge]);
         if !ok && !out.contains("Cannot find device") {
             eprintln!("cleanup: ip link del {}: {out}", self.bridge);
-        }
-    }
-}
-
-/// Safety net: removes any nat rule still tagged with our network name. DEL normally
-/// leaves none, but when the netns is already gone the bridge plugin (1.1.x) cannot find
-/// the pod IPs and leaves its ipMasq rules behind; a test must not leave them on the host.
-fn sweep_nat_rules(net_name: &str) {
-    const SHARED: &[&str] = &[
-        "PREROUTING",
-        "INPUT",
-        "OUTPUT",
-        "POSTROUTING",
-        "CNI-HOSTPORT-DNAT",
-        "CNI-HOSTPORT-SETMARK",
-        "CNI-HOSTPORT-MASQ",
-    ];
-    let tag = format!("name: \\\"{net_name}\\\"");
-    let mut own_chains = Vec::new();
-    for line in nat_rules_mentioning(&tag) {
-        let Some(rest) = line.strip_prefix("-A ") else {
-            continue;
-        };
-        let chain = rest.split_whitespace().next().unwrap_or("");
-        if SHARED.contains(&chain) {
-            // iptables-save quotes like a shell, so sh re-parses the rule exactly.
-            let (ok, out) = run("sh", &["-c", &format!("iptables -w -t nat -D {rest}")]);
-            if !ok {
-                eprintln!("cleanup: deleting nat rule {rest}: {out}");
-            }
-        } else if !own_chains.iter().any(|c| c == chain) {
-            own_chains.push(chain.to_string());
-        }
-    }
-    for chain in own_chains {
-        run("iptables", &["-w", "-t", "nat", "-F", &chain]);
-        let (ok, out) = run("iptables", &["-w", "-t", "nat", "-X", &chain]);
-        if !ok {
-            eprintln!("cleanup: deleting nat chain {chain}: {out}");
         }
     }
 }
