@@ -64,7 +64,7 @@ pub const PACKAGES: &[AptPackage] = &[
     AptPackage {
         name: "nftables",
         provides: "/usr/sbin/nft",
-        why: "nft, for kube-proxy's service rules",
+        why: "nft, to read kube-proxy's rules (its tests compare our netlink tables with nft -f ones)",
     },
     // coredns-addon: its tests and `cargo xtask bench dns`.
     AptPackage {

@@ -1,6 +1,7 @@
-//! Running the `nft` binary: one `nft -f -` per transaction, and the cheap checks the
-//! proxier needs. The command can be prefixed (`ip netns exec <ns> nft`) so tests and the
-//! benchmark program a private network namespace.
+//! Where the proxier works (our network namespace, or a named one for tests and the
+//! benchmark), and the `nft` binary run there: the tests read tables back with it and
+//! load the golden files with `nft -f`; the proxier itself talks netlink
+//! ([`crate::netlink`]).
 
 use std::ffi::OsString;
 use std::process::Stdio;
@@ -22,12 +23,15 @@ pub enum NftError {
     Failed { what: String, stderr: String },
     #[error("parsing `nft -j` output: {0}")]
     Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Netlink(#[from] crate::netlink::NetlinkError),
 }
 
 /// How to run `nft`.
 #[derive(Clone, Debug)]
 pub struct Nft {
     argv: Vec<OsString>,
+    netns: Option<String>,
 }
 
 impl Default for Nft {
@@ -41,6 +45,7 @@ impl Nft {
     pub fn new() -> Nft {
         Nft {
             argv: vec!["nft".into()],
+            netns: None,
         }
     }
 
@@ -51,7 +56,14 @@ impl Nft {
                 .iter()
                 .map(OsString::from)
                 .collect(),
+            netns: Some(name.to_string()),
         }
+    }
+
+    /// The named network namespace (None: our own), where the proxier's netlink
+    /// socket is opened.
+    pub fn netns(&self) -> Option<&str> {
+        self.netns.as_deref()
     }
 
     /// What runs before `nft` (`ip netns exec <name>`, or nothing): other tools the
@@ -122,16 +134,6 @@ impl Nft {
         })
     }
 
-    /// Whether our table is still there. nft 1.0 loads whatever its cache needs for a
-    /// command: `list tables` loads every rule (38 s at 10,000 Services), naming a chain
-    /// loads every chain (0.5 s), but `list flowtables` loads only tables and flowtables
-    /// and still prints a `table <family> <name> {` line per table.
-    pub async fn table_present(&self, family: Family) -> Result<bool, NftError> {
-        let out = self.run(&["list", "flowtables", family.nft()]).await?;
-        let wanted = format!("table {} {TABLE} {{", family.nft());
-        Ok(out.lines().any(|l| l.trim() == wanted))
-    }
-
     /// `nft -j list table <family> kube-proxy`, parsed with the nftables crate's schema.
     /// Objects the crate cannot represent (some rule expressions of nft 1.0) are skipped
     /// rather than failing the whole listing.
@@ -152,13 +154,6 @@ impl Nft {
             .iter()
             .filter_map(|raw| serde_json::from_str(raw.get()).ok())
             .collect())
-    }
-
-    /// Deletes our table (kube-proxy --cleanup); absent is not an error.
-    pub async fn delete_table(&self, family: Family) -> Result<(), NftError> {
-        let p = format!("{} {TABLE}", family.nft());
-        self.apply(&format!("add table {p}\ndelete table {p}\n"))
-            .await
     }
 }
 

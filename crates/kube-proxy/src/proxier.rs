@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::metrics::{unix_now, Metrics};
 use crate::model::{Family, Model, NodeConfig, Protocol, ServicePort, ServicePortName};
+use crate::netlink::Netlink;
 use crate::nft::{Nft, NftError};
 use crate::render::{render_port, render_setup};
 use crate::ruleset::Ruleset;
@@ -59,6 +60,8 @@ pub struct SyncReport {
 /// Keeps the kernel's `kube-proxy` tables equal to the rendering of the model.
 pub struct Proxier {
     nft: Nft,
+    /// Opened on first use, in the namespace `nft` names.
+    netlink: Option<Netlink>,
     families: Vec<Family>,
     applied: BTreeMap<Family, Applied>,
     metrics: Option<Metrics>,
@@ -68,6 +71,7 @@ impl Proxier {
     pub fn new(nft: Nft, families: Vec<Family>, metrics: Option<Metrics>) -> Proxier {
         Proxier {
             nft,
+            netlink: None,
             families,
             applied: BTreeMap::new(),
             metrics,
@@ -76,6 +80,15 @@ impl Proxier {
 
     pub fn nft(&self) -> &Nft {
         &self.nft
+    }
+
+    fn netlink(&mut self) -> Result<Netlink, NftError> {
+        if let Some(n) = &self.netlink {
+            return Ok(n.clone());
+        }
+        let n = Netlink::open(self.nft.netns())?;
+        self.netlink = Some(n.clone());
+        Ok(n)
     }
 
     /// The ruleset last applied for `family` (assembled from its parts).
@@ -92,8 +105,9 @@ impl Proxier {
     /// invalidates our state so the next sync recreates it.
     pub async fn check_tables(&mut self) -> Result<bool, NftError> {
         let mut all = true;
+        let netlink = self.netlink()?;
         for family in self.families.clone() {
-            if self.applied.contains_key(&family) && !self.nft.table_present(family).await? {
+            if self.applied.contains_key(&family) && !netlink.table_present(family).await? {
                 tracing::warn!(
                     family = family.nft(),
                     "kube-proxy table disappeared; will recreate it"
@@ -162,8 +176,9 @@ impl Proxier {
         node: &NodeConfig,
         resync: bool,
     ) -> Result<(SyncKind, usize), NftError> {
+        let netlink = self.netlink()?;
         let mut previous = self.applied.remove(&family);
-        if previous.is_some() && !self.nft.table_present(family).await? {
+        if previous.is_some() && !netlink.table_present(family).await? {
             tracing::warn!(
                 family = family.nft(),
                 "kube-proxy table disappeared; recreating it"
@@ -224,19 +239,18 @@ impl Proxier {
         for (_, old_frag) in prev.ports.values() {
             old_sub.merge(old_frag);
         }
-        let text = new_sub.diff_text(&old_sub);
+        let ops = new_sub.diff_ops(Some(&old_sub));
         let applied = Applied {
             node: node.clone(),
             setup,
             ports,
         };
-        if text.is_empty() {
+        if ops.is_empty() {
             self.applied.insert(family, applied);
             return Ok((SyncKind::Unchanged, 0));
         }
-        match self.nft.apply(&text).await {
-            Ok(()) => {
-                let n = text.len();
+        match netlink.apply(family, &ops).await {
+            Ok(n) => {
                 self.applied.insert(family, applied);
                 Ok((SyncKind::Partial, n))
             }
@@ -248,25 +262,22 @@ impl Proxier {
         }
     }
 
-    /// Periodic resync: declarations first (only additions, no effect on traffic), then
-    /// the switch to the new rules in one transaction. Falls back to a full sync.
+    /// Periodic resync: everything rewritten in one transaction, keeping the affinity
+    /// sets. Falls back to a full sync.
     async fn resync(
         &mut self,
         family: Family,
         prev: &Applied,
         applied: Applied,
     ) -> Result<(SyncKind, usize), NftError> {
+        let netlink = self.netlink()?;
         let new = applied.ruleset();
-        let declare = new.declare_text(false);
-        let fill = new.fill_text(Some(&prev.ruleset()));
-        let result = match self.nft.apply(&declare).await {
-            Ok(()) => self.nft.apply(&fill).await,
-            Err(e) => Err(e),
-        };
+        let old = prev.ruleset();
+        let result = netlink.apply(family, &new.resync_ops(&old)).await;
         match result {
-            Ok(()) => {
+            Ok(n) => {
                 self.applied.insert(family, applied);
-                Ok((SyncKind::Resync, declare.len() + fill.len()))
+                Ok((SyncKind::Resync, n))
             }
             Err(e) => {
                 tracing::warn!(family = family.nft(), error = %e,
@@ -276,21 +287,17 @@ impl Proxier {
         }
     }
 
-    /// Full sync: the table recreated with its chains and sets, then filled (see
-    /// [`Ruleset::declare_text`]). Between the two transactions the table exists but is
-    /// empty; this happens only at start-up, after the table vanished, or after a failed
-    /// sync.
+    /// Full sync: the table replaced in one transaction (start-up, after the table
+    /// vanished, or after a failed sync).
     async fn full(
         &mut self,
         family: Family,
         applied: Applied,
     ) -> Result<(SyncKind, usize), NftError> {
+        let netlink = self.netlink()?;
         let new = applied.ruleset();
-        let declare = new.declare_text(true);
-        self.nft.apply(&declare).await?;
-        let fill = new.fill_text(None);
-        self.nft.apply(&fill).await?;
+        let n = netlink.apply(family, &new.full_ops()).await?;
         self.applied.insert(family, applied);
-        Ok((SyncKind::Full, declare.len() + fill.len()))
+        Ok((SyncKind::Full, n))
     }
 }

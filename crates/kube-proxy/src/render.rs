@@ -16,8 +16,10 @@
 
 use std::net::IpAddr;
 
-use crate::model::{Endpoint, Family, Model, NodeConfig, ServicePort, ServicePortName};
-use crate::ruleset::{Chain, Ruleset, Set};
+use crate::model::{Cidr, Endpoint, Family, Model, NodeConfig, ServicePort, ServicePortName};
+use crate::ruleset::rule::{AddrMatch, BaseChain, Expr, Field, Hook, Rule, Verdict};
+use crate::ruleset::set::{Element, Key, KeyType, SetSpec};
+use crate::ruleset::{Chain, Ruleset};
 
 pub const SERVICES_CHAIN: &str = "services";
 pub const SERVICE_IPS_MAP: &str = "service-ips";
@@ -34,41 +36,33 @@ pub const FIREWALL_CHECK_CHAIN: &str = "firewall-check";
 pub const MARK_MASQ_CHAIN: &str = "mark-for-masquerade";
 pub const MASQUERADING_CHAIN: &str = "masquerading";
 
-/// Base chains: name, hook spec. Filter chains run before DNAT (dstnat - 10) so they
-/// see the Service address; filter-output-post-dnat runs after it (dstnat + 10).
-const BASE_CHAINS: &[(&str, &str)] = &[
-    (
-        "filter-prerouting",
-        "type filter hook prerouting priority -110",
-    ),
-    ("filter-input", "type filter hook input priority -110"),
-    ("filter-forward", "type filter hook forward priority -110"),
-    ("filter-output", "type filter hook output priority -110"),
-    (
-        "filter-output-post-dnat",
-        "type filter hook output priority -90",
-    ),
-    ("nat-prerouting", "type nat hook prerouting priority -100"),
-    ("nat-output", "type nat hook output priority -100"),
-    ("nat-postrouting", "type nat hook postrouting priority 100"),
+/// Base chains: name, nat or filter, hook, priority. Filter chains run before DNAT
+/// (dstnat - 10) so they see the Service address; filter-output-post-dnat runs after it
+/// (dstnat + 10).
+const BASE_CHAINS: &[(&str, bool, Hook, i32)] = &[
+    ("filter-prerouting", false, Hook::Prerouting, -110),
+    ("filter-input", false, Hook::Input, -110),
+    ("filter-forward", false, Hook::Forward, -110),
+    ("filter-output", false, Hook::Output, -110),
+    ("filter-output-post-dnat", false, Hook::Output, -90),
+    ("nat-prerouting", true, Hook::Prerouting, -100),
+    ("nat-output", true, Hook::Output, -100),
+    ("nat-postrouting", true, Hook::Postrouting, 100),
 ];
 
-/// (jump target, from base chain, match): upstream's nftablesJumpChains.
-const JUMP_CHAINS: &[(&str, &str, &str)] = &[
-    (ENDPOINTS_CHECK_CHAIN, "filter-input", "ct state new "),
-    (ENDPOINTS_CHECK_CHAIN, "filter-forward", "ct state new "),
-    (ENDPOINTS_CHECK_CHAIN, "filter-output", "ct state new "),
-    (FIREWALL_CHECK_CHAIN, "filter-prerouting", "ct state new "),
-    (FIREWALL_CHECK_CHAIN, "filter-output", "ct state new "),
-    (CLUSTER_IPS_CHECK_CHAIN, "filter-forward", "ct state new "),
-    (
-        CLUSTER_IPS_CHECK_CHAIN,
-        "filter-output-post-dnat",
-        "ct state new ",
-    ),
-    (SERVICES_CHAIN, "nat-output", ""),
-    (SERVICES_CHAIN, "nat-prerouting", ""),
-    (MASQUERADING_CHAIN, "nat-postrouting", ""),
+/// (jump target, from base chain, only for `ct state new`): upstream's
+/// nftablesJumpChains.
+const JUMP_CHAINS: &[(&str, &str, bool)] = &[
+    (ENDPOINTS_CHECK_CHAIN, "filter-input", true),
+    (ENDPOINTS_CHECK_CHAIN, "filter-forward", true),
+    (ENDPOINTS_CHECK_CHAIN, "filter-output", true),
+    (FIREWALL_CHECK_CHAIN, "filter-prerouting", true),
+    (FIREWALL_CHECK_CHAIN, "filter-output", true),
+    (CLUSTER_IPS_CHECK_CHAIN, "filter-forward", true),
+    (CLUSTER_IPS_CHECK_CHAIN, "filter-output-post-dnat", true),
+    (SERVICES_CHAIN, "nat-output", false),
+    (SERVICES_CHAIN, "nat-prerouting", false),
+    (MASQUERADING_CHAIN, "nat-postrouting", false),
 ];
 
 /// nftables names are at most 256 bytes; prefixes take up to 16.
@@ -121,149 +115,167 @@ pub fn endpoint_chain_base(name: &ServicePortName, protocol: &str, ep: &Endpoint
     ))
 }
 
-fn map_spec(family: Family, comment: &str) -> String {
-    format!(
-        "type {} . inet_proto . inet_service : verdict ; comment \"{comment}\"",
-        family.addr_type()
-    )
+fn rule(exprs: Vec<Expr>) -> Rule {
+    Rule::new(exprs)
 }
 
-fn add_set(r: &mut Ruleset, name: &str, is_map: bool, spec: String) {
-    r.sets.insert(
-        name.to_string(),
-        Set {
-            is_map,
-            spec,
-            ..Set::default()
-        },
-    );
+fn addr(field: Field, negated: bool, value: AddrMatch) -> Expr {
+    Expr::Addr {
+        field,
+        negated,
+        value,
+    }
+}
+
+fn element(key: Key, value: Option<Verdict>, comment: Option<&str>) -> Element {
+    Element {
+        key,
+        value,
+        comment: comment.map(str::to_string),
+    }
 }
 
 /// The fixed part of the table (upstream's setupNFTables).
-fn setup(r: &mut Ruleset, node: &NodeConfig, mark: &str) {
+fn setup(r: &mut Ruleset, node: &NodeConfig, mark: u32) {
     let family = r.family;
-    let ip = family.nft();
-    let no_localhost = match family {
-        Family::V4 => "ip daddr != 127.0.0.0/8",
-        Family::V6 => "ip6 daddr != ::1",
+    let localhost = match family {
+        Family::V4 => AddrMatch::Cidr(Cidr {
+            addr: std::net::Ipv4Addr::new(127, 0, 0, 0).into(),
+            prefix: 8,
+        }),
+        Family::V6 => AddrMatch::Addr(std::net::Ipv6Addr::LOCALHOST.into()),
     };
-    for (name, hook) in BASE_CHAINS {
+    for (name, nat, hook, priority) in BASE_CHAINS {
         r.chains.insert(
             name.to_string(),
             Chain {
-                hook: Some(hook.to_string()),
+                base: Some(BaseChain {
+                    nat: *nat,
+                    hook: *hook,
+                    priority: *priority,
+                }),
                 ..Chain::default()
             },
         );
     }
-    for (target, from, matcher) in JUMP_CHAINS {
+    for (target, from, new_only) in JUMP_CHAINS {
         r.chain(target);
-        r.rule(from, format!("{matcher}jump {target}"));
+        let mut exprs = Vec::new();
+        if *new_only {
+            exprs.push(Expr::CtStateNew);
+        }
+        exprs.push(Expr::jump(target));
+        r.rule(from, rule(exprs));
     }
     r.chain(MARK_MASQ_CHAIN);
-    r.rule(MARK_MASQ_CHAIN, format!("mark set mark or {mark}"));
-    r.rule(MASQUERADING_CHAIN, format!("mark and {mark} == 0 return"));
-    r.rule(MASQUERADING_CHAIN, format!("mark set mark xor {mark}"));
-    r.rule(MASQUERADING_CHAIN, "masquerade fully-random");
+    r.rule(MARK_MASQ_CHAIN, rule(vec![Expr::MarkSetOr(mark)]));
+    r.rule(
+        MASQUERADING_CHAIN,
+        rule(vec![Expr::MarkClear(mark), Expr::Verdict(Verdict::Return)]),
+    );
+    r.rule(MASQUERADING_CHAIN, rule(vec![Expr::MarkSetXor(mark)]));
+    r.rule(MASQUERADING_CHAIN, rule(vec![Expr::MasqueradeFullyRandom]));
 
-    add_set(
-        r,
+    r.declare_set(
         CLUSTER_IPS_SET,
-        false,
-        format!(
-            "type {} ; comment \"Active ClusterIPs\"",
-            family.addr_type()
-        ),
+        SetSpec::set(KeyType::Addr(family), "Active ClusterIPs"),
     );
     r.rule(
         CLUSTER_IPS_CHECK_CHAIN,
-        format!("{ip} daddr @{CLUSTER_IPS_SET} reject comment \"Reject traffic to invalid ports of ClusterIPs\""),
+        rule(vec![
+            Expr::AddrInSet {
+                field: Field::Daddr,
+                set: CLUSTER_IPS_SET.to_string(),
+            },
+            Expr::Reject,
+        ])
+        .with_comment("Reject traffic to invalid ports of ClusterIPs"),
     );
 
     let nodeport_match = match &node.nodeport_ips {
-        None => format!("fib daddr type local {no_localhost}"),
+        None => vec![
+            Expr::FibLocal(Field::Daddr),
+            addr(Field::Daddr, true, localhost),
+        ],
         Some(ips) => {
-            add_set(
-                r,
+            r.declare_set(
                 NODEPORT_IPS_SET,
-                false,
-                format!(
-                    "type {} ; comment \"IPs that accept NodePort traffic\"",
-                    family.addr_type()
-                ),
+                SetSpec::set(KeyType::Addr(family), "IPs that accept NodePort traffic"),
             );
             for a in ips.iter().filter(|a| Family::of(a) == family) {
                 if a.is_loopback() {
                     tracing::warn!(address = %a, "--nodeport-addresses includes localhost but localhost NodePorts are not supported");
                     continue;
                 }
-                r.element(NODEPORT_IPS_SET, a.to_string(), None, None);
+                r.element(NODEPORT_IPS_SET, element(Key::Addr(*a), None, None));
             }
-            format!("{ip} daddr @{NODEPORT_IPS_SET}")
+            vec![Expr::AddrInSet {
+                field: Field::Daddr,
+                set: NODEPORT_IPS_SET.to_string(),
+            }]
         }
     };
+    let vip_vmap = |map: &str| Expr::Vmap {
+        with_daddr: true,
+        map: map.to_string(),
+    };
+    let nodeport_vmap = |map: &str| {
+        let mut exprs = nodeport_match.clone();
+        exprs.push(Expr::Vmap {
+            with_daddr: false,
+            map: map.to_string(),
+        });
+        rule(exprs)
+    };
 
-    add_set(
-        r,
+    r.declare_set(
         NO_ENDPOINT_SERVICES_MAP,
-        true,
-        map_spec(
-            family,
+        SetSpec::verdict_map(
+            KeyType::AddrProtoPort(family),
             "vmap to drop or reject packets to services with no endpoints",
         ),
     );
-    add_set(
-        r,
+    r.declare_set(
         NO_ENDPOINT_NODEPORTS_MAP,
-        true,
-        "type inet_proto . inet_service : verdict ; comment \"vmap to drop or reject packets to service nodeports with no endpoints\"".to_string(),
+        SetSpec::verdict_map(
+            KeyType::ProtoPort,
+            "vmap to drop or reject packets to service nodeports with no endpoints",
+        ),
     );
     r.chain(REJECT_CHAIN).comment =
         Some("helper for @no-endpoint-services / @no-endpoint-nodeports".to_string());
-    r.rule(REJECT_CHAIN, "reject");
+    r.rule(REJECT_CHAIN, rule(vec![Expr::Reject]));
     r.rule(
         ENDPOINTS_CHECK_CHAIN,
-        format!("{ip} daddr . meta l4proto . th dport vmap @{NO_ENDPOINT_SERVICES_MAP}"),
+        rule(vec![vip_vmap(NO_ENDPOINT_SERVICES_MAP)]),
     );
     r.rule(
         ENDPOINTS_CHECK_CHAIN,
-        format!("{nodeport_match} meta l4proto . th dport vmap @{NO_ENDPOINT_NODEPORTS_MAP}"),
+        nodeport_vmap(NO_ENDPOINT_NODEPORTS_MAP),
     );
 
-    add_set(
-        r,
+    r.declare_set(
         FIREWALL_IPS_MAP,
-        true,
-        map_spec(
-            family,
+        SetSpec::verdict_map(
+            KeyType::AddrProtoPort(family),
             "destinations that are subject to LoadBalancerSourceRanges",
         ),
     );
-    r.rule(
-        FIREWALL_CHECK_CHAIN,
-        format!("{ip} daddr . meta l4proto . th dport vmap @{FIREWALL_IPS_MAP}"),
-    );
+    r.rule(FIREWALL_CHECK_CHAIN, rule(vec![vip_vmap(FIREWALL_IPS_MAP)]));
 
-    add_set(
-        r,
+    r.declare_set(
         SERVICE_IPS_MAP,
-        true,
-        map_spec(family, "ClusterIP, ExternalIP and LoadBalancer IP traffic"),
+        SetSpec::verdict_map(
+            KeyType::AddrProtoPort(family),
+            "ClusterIP, ExternalIP and LoadBalancer IP traffic",
+        ),
     );
-    add_set(
-        r,
+    r.declare_set(
         SERVICE_NODEPORTS_MAP,
-        true,
-        "type inet_proto . inet_service : verdict ; comment \"NodePort traffic\"".to_string(),
+        SetSpec::verdict_map(KeyType::ProtoPort, "NodePort traffic"),
     );
-    r.rule(
-        SERVICES_CHAIN,
-        format!("{ip} daddr . meta l4proto . th dport vmap @{SERVICE_IPS_MAP}"),
-    );
-    r.rule(
-        SERVICES_CHAIN,
-        format!("{nodeport_match} meta l4proto . th dport vmap @{SERVICE_NODEPORTS_MAP}"),
-    );
+    r.rule(SERVICES_CHAIN, rule(vec![vip_vmap(SERVICE_IPS_MAP)]));
+    r.rule(SERVICES_CHAIN, nodeport_vmap(SERVICE_NODEPORTS_MAP));
 }
 
 /// Renders the `kube-proxy` table of `family`: [`render_setup`] plus every
@@ -279,8 +291,8 @@ pub fn render(model: &Model, node: &NodeConfig, family: Family) -> Ruleset {
 /// The part of the table that does not depend on Services.
 pub fn render_setup(node: &NodeConfig, family: Family) -> Ruleset {
     let mut r = Ruleset::new(family);
-    let mark = format!("{:#08x}", 1u32 << u32::from(node.masquerade_bit.min(31)));
-    setup(&mut r, node, &mark);
+    let mark = 1u32 << u32::from(node.masquerade_bit.min(31));
+    setup(&mut r, node, mark);
     r
 }
 
@@ -293,13 +305,9 @@ pub fn render_port(sp: &ServicePort, node: &NodeConfig, family: Family) -> Rules
         .cluster_cidrs
         .iter()
         .find(|c| c.family() == family)
-        .map(|c| c.to_string());
-    render_service_port(&mut r, sp, node, family, local_cidr.as_deref());
+        .copied();
+    render_service_port(&mut r, sp, node, family, local_cidr);
     r
-}
-
-fn vip_key(ip: &IpAddr, protocol: &str, port: u16) -> String {
-    format!("{ip} . {protocol} . {port}")
 }
 
 fn render_service_port(
@@ -307,15 +315,15 @@ fn render_service_port(
     sp: &ServicePort,
     node: &NodeConfig,
     family: Family,
-    local_cidr: Option<&str>,
+    local_cidr: Option<Cidr>,
 ) {
     let Some(cluster_ip) = sp.cluster_ips.iter().find(|ip| Family::of(ip) == family) else {
         return; // single-stack Service of the other family
     };
-    let ipx = family.nft();
-    let protocol = sp.protocol.nft();
+    let protocol = sp.protocol;
     let name_string = sp.name.to_string();
-    let base = service_port_chain_base(&sp.name, protocol);
+    let comment = Some(name_string.as_str());
+    let base = service_port_chain_base(&sp.name, protocol.nft());
     let cluster_chain = format!("service-{base}");
     let local_chain = format!("local-{base}");
     let external_chain = format!("external-{base}");
@@ -334,10 +342,19 @@ fn render_service_port(
         sp.node_port.is_some() || !external_ips.is_empty() || !lb_ips.is_empty();
 
     let cat = sp.categorize(family);
-    let endpoint_chain =
-        |ep: &Endpoint| format!("endpoint-{}", endpoint_chain_base(&sp.name, protocol, ep));
-    let affinity_set =
-        |ep: &Endpoint| format!("affinity-{}", endpoint_chain_base(&sp.name, protocol, ep));
+    let endpoint_chain = |ep: &Endpoint| {
+        format!(
+            "endpoint-{}",
+            endpoint_chain_base(&sp.name, protocol.nft(), ep)
+        )
+    };
+    let affinity_set = |ep: &Endpoint| {
+        format!(
+            "affinity-{}",
+            endpoint_chain_base(&sp.name, protocol.nft(), ep)
+        )
+    };
+    let vip_key = |ip: &IpAddr| Key::AddrProtoPort(*ip, protocol, sp.port);
 
     let uses_cluster_chain = !cat.cluster.is_empty();
     let uses_local_chain = !cat.local.is_empty();
@@ -355,162 +372,180 @@ fn render_service_port(
     };
     let uses_external_chain = has_endpoints && externally_accessible;
 
-    let reject = format!("goto {REJECT_CHAIN}");
-    let (internal_verdict, external_verdict) = if !has_endpoints {
-        (reject.clone(), reject)
+    let no_endpoint_verdict = if !has_endpoints {
+        Verdict::Goto(REJECT_CHAIN.to_string())
     } else {
-        ("drop".to_string(), "drop".to_string())
+        Verdict::Drop
     };
 
-    r.element(CLUSTER_IPS_SET, cluster_ip.to_string(), None, None);
+    r.element(CLUSTER_IPS_SET, element(Key::Addr(*cluster_ip), None, None));
 
     // ClusterIP.
-    let key = vip_key(cluster_ip, protocol, sp.port);
     if has_internal {
         r.element(
             SERVICE_IPS_MAP,
-            key,
-            Some(format!("goto {internal_chain}")),
-            None,
+            element(
+                vip_key(cluster_ip),
+                Some(Verdict::Goto(internal_chain.clone())),
+                None,
+            ),
         );
     } else {
         r.element(
             NO_ENDPOINT_SERVICES_MAP,
-            key,
-            Some(internal_verdict),
-            Some(name_string.clone()),
+            element(
+                vip_key(cluster_ip),
+                Some(no_endpoint_verdict.clone()),
+                comment,
+            ),
         );
     }
     // externalIPs and load-balancer IPs.
     for ip in external_ips.iter().chain(&lb_ips) {
-        let key = vip_key(ip, protocol, sp.port);
         if has_endpoints {
             r.element(
                 SERVICE_IPS_MAP,
-                key.clone(),
-                Some(format!("goto {external_chain}")),
-                None,
+                element(
+                    vip_key(ip),
+                    Some(Verdict::Goto(external_chain.clone())),
+                    None,
+                ),
             );
         }
         if !has_external {
             r.element(
                 NO_ENDPOINT_SERVICES_MAP,
-                key,
-                Some(external_verdict.clone()),
-                Some(name_string.clone()),
+                element(vip_key(ip), Some(no_endpoint_verdict.clone()), comment),
             );
         }
     }
     // loadBalancerSourceRanges.
-    let ranges: Vec<String> = sp
+    let ranges: Vec<AddrMatch> = sp
         .load_balancer_source_ranges
         .iter()
         .filter(|c| c.family() == family)
-        .map(|c| c.to_string())
+        .map(|c| AddrMatch::Cidr(*c))
         .collect();
     if !lb_ips.is_empty() && !ranges.is_empty() {
-        let mut sources = ranges.clone();
+        let mut sources = ranges;
         let allow_from_node = sp
             .load_balancer_source_ranges
             .iter()
             .any(|c| node.node_ips.iter().any(|ip| c.contains(ip)));
         if allow_from_node {
-            sources.extend(lb_ips.iter().map(|ip| ip.to_string()));
+            sources.extend(lb_ips.iter().map(|ip| AddrMatch::Addr(**ip)));
         }
         r.rule(
             &firewall_chain,
-            format!("{ipx} saddr != {{ {} }} drop", sources.join(", ")),
+            rule(vec![
+                Expr::AddrNotInAnonymousSet {
+                    field: Field::Saddr,
+                    values: sources,
+                },
+                Expr::Verdict(Verdict::Drop),
+            ]),
         );
         for ip in &lb_ips {
             r.element(
                 FIREWALL_IPS_MAP,
-                vip_key(ip, protocol, sp.port),
-                Some(format!("goto {firewall_chain}")),
-                Some(name_string.clone()),
+                element(
+                    vip_key(ip),
+                    Some(Verdict::Goto(firewall_chain.clone())),
+                    comment,
+                ),
             );
         }
     }
     // NodePort.
     if let Some(node_port) = sp.node_port {
-        let key = format!("{protocol} . {node_port}");
+        let key = Key::ProtoPort(protocol, node_port);
         if has_endpoints {
             r.element(
                 SERVICE_NODEPORTS_MAP,
-                key.clone(),
-                Some(format!("goto {external_chain}")),
-                None,
+                element(
+                    key.clone(),
+                    Some(Verdict::Goto(external_chain.clone())),
+                    None,
+                ),
             );
         }
         if !has_external {
             r.element(
                 NO_ENDPOINT_NODEPORTS_MAP,
-                key,
-                Some(external_verdict.clone()),
-                Some(name_string.clone()),
+                element(key, Some(no_endpoint_verdict.clone()), comment),
             );
         }
     }
 
     // Internal traffic: masquerade what comes from outside the cluster CIDR.
-    if has_internal {
-        if node.masquerade_all {
-            r.rule(
-                internal_chain,
-                format!(
-                    "{ipx} daddr {cluster_ip} {protocol} dport {} jump {MARK_MASQ_CHAIN}",
-                    sp.port
-                ),
-            );
-        } else if let Some(cidr) = local_cidr {
-            r.rule(
-                internal_chain,
-                format!(
-                    "{ipx} daddr {cluster_ip} {protocol} dport {} {ipx} saddr != {cidr} jump {MARK_MASQ_CHAIN}",
-                    sp.port
-                ),
-            );
+    if has_internal && (node.masquerade_all || local_cidr.is_some()) {
+        let mut exprs = vec![
+            addr(Field::Daddr, false, AddrMatch::Addr(*cluster_ip)),
+            Expr::Dport {
+                protocol,
+                port: sp.port,
+            },
+        ];
+        if !node.masquerade_all {
+            if let Some(cidr) = local_cidr {
+                exprs.push(addr(Field::Saddr, true, AddrMatch::Cidr(cidr)));
+            }
         }
+        exprs.push(Expr::jump(MARK_MASQ_CHAIN));
+        r.rule(internal_chain, rule(exprs));
     }
 
     // External traffic.
     if uses_external_chain {
         r.chain(&external_chain);
         if !sp.external_local {
-            r.rule(&external_chain, format!("jump {MARK_MASQ_CHAIN}"));
+            r.rule(&external_chain, rule(vec![Expr::jump(MARK_MASQ_CHAIN)]));
         } else {
             if let Some(cidr) = local_cidr {
                 r.rule(
                     &external_chain,
-                    format!("{ipx} saddr {cidr} goto {cluster_chain} comment \"short-circuit pod traffic\""),
+                    rule(vec![
+                        addr(Field::Saddr, false, AddrMatch::Cidr(cidr)),
+                        Expr::goto(&cluster_chain),
+                    ])
+                    .with_comment("short-circuit pod traffic"),
                 );
             }
             r.rule(
                 &external_chain,
-                format!("fib saddr type local jump {MARK_MASQ_CHAIN} comment \"masquerade local traffic\""),
+                rule(vec![
+                    Expr::FibLocal(Field::Saddr),
+                    Expr::jump(MARK_MASQ_CHAIN),
+                ])
+                .with_comment("masquerade local traffic"),
             );
             r.rule(
                 &external_chain,
-                format!("fib saddr type local goto {cluster_chain} comment \"short-circuit local traffic\""),
+                rule(vec![
+                    Expr::FibLocal(Field::Saddr),
+                    Expr::goto(&cluster_chain),
+                ])
+                .with_comment("short-circuit local traffic"),
             );
         }
         if has_external {
-            r.rule(&external_chain, format!("goto {external_policy_chain}"));
+            r.rule(
+                &external_chain,
+                rule(vec![Expr::goto(external_policy_chain)]),
+            );
         }
     }
 
     // ClientIP affinity: one timeout set per endpoint, filled by the packet path.
     if let Some(timeout) = sp.affinity_timeout {
         for ep in &cat.reachable {
-            r.sets.insert(
-                affinity_set(ep),
-                Set {
-                    is_map: false,
-                    spec: format!(
-                        "type {} ; flags dynamic,timeout ; timeout {timeout}s",
-                        family.addr_type()
-                    ),
-                    dynamic: true,
-                    ..Set::default()
+            r.declare_set(
+                &affinity_set(ep),
+                SetSpec {
+                    key: KeyType::Addr(family),
+                    verdict_map: false,
+                    timeout_seconds: Some(timeout),
+                    comment: None,
                 },
             );
         }
@@ -521,11 +556,13 @@ fn render_service_port(
             for ep in eps {
                 r.rule(
                     chain,
-                    format!(
-                        "{ipx} saddr @{} goto {}",
-                        affinity_set(ep),
-                        endpoint_chain(ep)
-                    ),
+                    rule(vec![
+                        Expr::AddrInSet {
+                            field: Field::Saddr,
+                            set: affinity_set(ep),
+                        },
+                        Expr::goto(&endpoint_chain(ep)),
+                    ]),
                 );
             }
         }
@@ -533,17 +570,12 @@ fn render_service_port(
         // uniform overall. See the module docs for why not one anonymous vmap.
         let n = eps.len();
         for (i, ep) in eps.iter().enumerate() {
+            let goto = Expr::goto(&endpoint_chain(ep));
             if i + 1 == n {
-                r.rule(chain, format!("goto {}", endpoint_chain(ep)));
+                r.rule(chain, rule(vec![goto]));
             } else {
-                r.rule(
-                    chain,
-                    format!(
-                        "numgen random mod {} == 0 goto {}",
-                        n - i,
-                        endpoint_chain(ep)
-                    ),
-                );
+                let modulus = u32::try_from(n - i).unwrap_or(u32::MAX);
+                r.rule(chain, rule(vec![Expr::NumgenIsZero(modulus), goto]));
             }
         }
     };
@@ -559,17 +591,23 @@ fn render_service_port(
         let chain = endpoint_chain(ep);
         r.rule(
             &chain,
-            format!("{ipx} saddr {} jump {MARK_MASQ_CHAIN}", ep.ip),
+            rule(vec![
+                addr(Field::Saddr, false, AddrMatch::Addr(ep.ip)),
+                Expr::jump(MARK_MASQ_CHAIN),
+            ]),
         );
         if sp.affinity_timeout.is_some() {
-            r.rule(
-                &chain,
-                format!("update @{} {{ {ipx} saddr }}", affinity_set(ep)),
-            );
+            r.rule(&chain, rule(vec![Expr::UpdateSaddr(affinity_set(ep))]));
         }
         r.rule(
             &chain,
-            format!("meta l4proto {protocol} dnat to {}", ep.addr()),
+            rule(vec![
+                Expr::L4Proto(protocol),
+                Expr::Dnat {
+                    addr: ep.ip,
+                    port: ep.port,
+                },
+            ]),
         );
     }
 }

@@ -1,7 +1,8 @@
-//! The proxier against the real `nft`, in private network namespaces (root only):
-//! full sync, incremental changes, periodic resync keeping affinity state, recreation of
-//! a deleted table, and real connections through a ClusterIP to a backend in a second
-//! namespace (and a fast refusal with no endpoints).
+//! The proxier against the real kernel over netlink, in private network namespaces
+//! (root only), checked with the real `nft`: full sync, incremental changes, periodic
+//! resync keeping affinity state, recreation of a deleted table, a refused transaction,
+//! and real connections through a ClusterIP to a backend in a second namespace (and a
+//! fast refusal with no endpoints).
 
 mod common;
 
@@ -11,8 +12,11 @@ use std::time::Duration;
 
 use common::*;
 use kube_proxy::model::{self, Cidr, Family, NodeConfig};
+use kube_proxy::netlink::Netlink;
 use kube_proxy::nft::object_names;
 use kube_proxy::proxier::{Proxier, SyncKind};
+use kube_proxy::ruleset::rule::{Expr, Rule};
+use kube_proxy::ruleset::Ruleset;
 use serde_json::json;
 
 fn node() -> NodeConfig {
@@ -220,4 +224,26 @@ fn cluster_ip_reaches_a_backend_in_another_namespace() {
         .unwrap();
     assert_eq!(connect().unwrap(), "hello");
     server.join().unwrap();
+}
+
+#[test]
+fn a_refused_transaction_names_the_command_and_changes_nothing() {
+    if !can_use_netns() {
+        return;
+    }
+    let ns = Netns::new("refused");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let netlink = Netlink::open(Some(&ns.name)).unwrap();
+    let mut r = Ruleset::new(Family::V4);
+    r.rule("a", Rule::new(vec![Expr::jump("missing")]));
+    let err = rt
+        .block_on(netlink.apply(Family::V4, &r.full_ops()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`add rule ip kube-proxy a jump missing`"),
+        "{err}"
+    );
+    // All or nothing: not even the table was created.
+    assert!(!rt.block_on(netlink.table_present(Family::V4)).unwrap());
 }

@@ -1,13 +1,16 @@
 //! Golden tests: Services + EndpointSlices + node config -> the exact nftables text,
 //! compared with tests/golden/*.nft (regenerate with UPDATE_GOLDEN=1). When root and
 //! nft are available, every golden ruleset is also loaded into a private network
-//! namespace to prove nft accepts it.
+//! namespace with `nft -f`, and into another one over our netlink encoding: `nft list`
+//! must print the two tables identically.
 
 mod common;
 
 use common::*;
 use kube_proxy::model::{self, Cidr, Family, NodeConfig};
+use kube_proxy::netlink::Netlink;
 use kube_proxy::render::render;
+use kube_proxy::ruleset::Ruleset;
 use serde_json::json;
 
 fn node() -> NodeConfig {
@@ -17,12 +20,13 @@ fn node() -> NodeConfig {
     n
 }
 
-fn check(name: &str, text: &str) {
+fn check(name: &str, ruleset: &Ruleset) {
+    let text = ruleset.body_text(None);
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, text).unwrap();
+        std::fs::write(&path, &text).unwrap();
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_default();
     if expected != text {
@@ -39,10 +43,29 @@ fn check(name: &str, text: &str) {
         );
     }
     if can_use_netns() {
-        let ns = Netns::new("golden");
+        let family = ruleset.family.nft();
         let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(ns.nft().apply(text))
+        let by_nft = Netns::new("golden");
+        rt.block_on(by_nft.nft().apply(&text))
             .unwrap_or_else(|e| panic!("{name}: nft refused it: {e}"));
+        let by_netlink = Netns::new("golden-nl");
+        let netlink = Netlink::open(Some(&by_netlink.name)).unwrap();
+        rt.block_on(netlink.apply(ruleset.family, &ruleset.full_ops()))
+            .unwrap_or_else(|e| panic!("{name}: the kernel refused our netlink batch: {e}"));
+        let listed = |ns: &Netns| ns.exec(&["nft", "list", "table", family, "kube-proxy"]);
+        let (a, b) = (listed(&by_nft), listed(&by_netlink));
+        let diff: Vec<String> = a
+            .lines()
+            .zip(b.lines().chain(std::iter::repeat("<missing>")))
+            .filter(|(x, y)| x != y)
+            .take(5)
+            .map(|(x, y)| format!("nft -f:  {x}\nnetlink: {y}"))
+            .collect();
+        assert!(
+            diff.is_empty() && a.lines().count() == b.lines().count(),
+            "{name}: the table loaded over netlink lists differently:\n{}",
+            diff.join("\n")
+        );
     }
 }
 
@@ -159,10 +182,7 @@ fn cluster_ip_services() {
         ),
     ];
     let model = model::build(&services, &slices, &node());
-    check(
-        "cluster-ip.nft",
-        &render(&model, &node(), Family::V4).body_text(None),
-    );
+    check("cluster-ip.nft", &render(&model, &node(), Family::V4));
 }
 
 #[test]
@@ -230,10 +250,7 @@ fn external_traffic() {
     let mut n = node();
     n.nodeport_ips = Some(vec!["192.168.0.10".parse().unwrap()]);
     let model = model::build(&services, &slices, &n);
-    check(
-        "external.nft",
-        &render(&model, &n, Family::V4).body_text(None),
-    );
+    check("external.nft", &render(&model, &n, Family::V4));
 }
 
 #[test]
@@ -305,10 +322,7 @@ fn bad_input_is_skipped_without_affecting_others() {
     let model = model::build(&services, &slices, &node());
     let names: Vec<String> = model.ports.iter().map(|p| p.name.to_string()).collect();
     assert_eq!(names, vec!["a/first", "c/bad-ext", "c/dup:a"]);
-    check(
-        "bad-input.nft",
-        &render(&model, &node(), Family::V4).body_text(None),
-    );
+    check("bad-input.nft", &render(&model, &node(), Family::V4));
 }
 
 #[test]
@@ -340,10 +354,7 @@ fn dual_stack_renders_one_table_per_family() {
     let mut n = node();
     n.cluster_cidrs.push(Cidr::parse("fd00:244::/64").unwrap());
     let model = model::build(&services, &slices, &n);
-    check(
-        "dual-stack-ip6.nft",
-        &render(&model, &n, Family::V6).body_text(None),
-    );
+    check("dual-stack-ip6.nft", &render(&model, &n, Family::V6));
     let v4 = render(&model, &n, Family::V4).body_text(None);
     assert!(v4.contains("10.96.3.10 . tcp . 80 : goto service-"), "{v4}");
     assert!(!v4.contains("fd00"), "{v4}");

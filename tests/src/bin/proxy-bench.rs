@@ -1,4 +1,4 @@
-//! `cargo xtask bench proxy`: kube-proxy's nftables full sync (render + one `nft -f`
+//! `cargo xtask bench proxy`: kube-proxy's nftables full sync (render + one netlink
 //! transaction) at 1,000 / 5,000 / 10,000 Services x 10 endpoints, the ruleset's size,
 //! and the time to apply a one-endpoint change at the largest size. Runs in a private
 //! network namespace (root). Prints a Markdown table for docs/benchmarks.md.
@@ -12,6 +12,7 @@ use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube_proxy::model::{self, Cidr, Family, NodeConfig};
+use kube_proxy::netlink::Netlink;
 use kube_proxy::nft::Nft;
 use kube_proxy::proxier::Proxier;
 use kube_proxy::render::render;
@@ -118,14 +119,14 @@ async fn main() -> Result<()> {
     let mut node = NodeConfig::new("node-0");
     node.cluster_cidrs = vec![Cidr::parse("10.128.0.0/9").context("cidr")?];
 
-    println!("| Services x endpoints | ruleset lines | ruleset bytes | model + render | full sync (render + nft -f) |");
+    println!("| Services x endpoints | ruleset lines | ruleset bytes | model + render | full sync (model + render + netlink batch) |");
     println!("| --- | --- | --- | --- | --- |");
     let mut last = None;
     for n in SIZES {
         let services: Vec<Service> = (0..n).map(service).collect();
         let slices: Vec<EndpointSlice> = (0..n).map(|i| slice(i, 0)).collect();
         let nft = Nft::in_netns(&ns.0);
-        nft.delete_table(Family::V4).await?;
+        Netlink::open(Some(&ns.0))?.delete_table(Family::V4).await?;
         let start = Instant::now();
         let m = model::build(&services, &slices, &node);
         let text = render(&m, &node, Family::V4).full_text();
@@ -183,7 +184,7 @@ async fn main() -> Result<()> {
     println!("| at {n} Services x {ENDPOINTS} endpoints | time |");
     println!("| --- | --- |");
     println!(
-        "| one-endpoint change (model + render + diff + nft -f), median of {CHANGES} | {} ({diff_bytes} bytes of nft input) |",
+        "| one-endpoint change (model + render + diff + netlink batch), median of {CHANGES} | {} ({diff_bytes} bytes of netlink batch) |",
         ms(median(change_times.clone()))
     );
     println!(

@@ -17,8 +17,10 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::resolve(&flags, file.as_ref(), hostname.trim())?;
     let nft = kube_proxy::nft::Nft::new();
     if flags.cleanup {
+        let netlink = kube_proxy::netlink::Netlink::open(None).context("netlink socket")?;
         for family in [kube_proxy::model::Family::V4, kube_proxy::model::Family::V6] {
-            nft.delete_table(family)
+            netlink
+                .delete_table(family)
                 .await
                 .with_context(|| format!("deleting the {} table", family.nft()))?;
         }
