@@ -3,12 +3,12 @@
 //! resync rewrites everything (keeping ClientIP affinity state); a table deleted behind
 //! our back is noticed and recreated.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::metrics::{unix_now, Metrics};
 use crate::model::{Family, Model, NodeConfig, Protocol, ServicePort, ServicePortName};
-use crate::netlink::Netlink;
+use crate::netlink::{Commit, Netlink};
 use crate::nft::{Nft, NftError};
 use crate::render::{render_port, render_setup};
 use crate::ruleset::Ruleset;
@@ -53,8 +53,11 @@ pub enum SyncKind {
 #[derive(Clone, Debug)]
 pub struct SyncReport {
     pub kinds: Vec<(Family, SyncKind)>,
+    /// Netlink bytes sent.
     pub bytes: usize,
     pub elapsed: Duration,
+    /// Of `elapsed`, the time the kernel took to commit the transactions.
+    pub kernel: Duration,
 }
 
 /// Keeps the kernel's `kube-proxy` tables equal to the rendering of the model.
@@ -130,12 +133,14 @@ impl Proxier {
         let start = Instant::now();
         let mut kinds = Vec::new();
         let mut bytes = 0;
+        let mut kernel = Duration::ZERO;
         let mut result = Ok(());
         for family in self.families.clone() {
             match self.sync_family(family, model, node, resync).await {
-                Ok((kind, n)) => {
+                Ok((kind, commit)) => {
                     kinds.push((family, kind));
-                    bytes += n;
+                    bytes += commit.bytes;
+                    kernel += commit.kernel;
                 }
                 Err(e) => {
                     result = Err(e);
@@ -166,6 +171,7 @@ impl Proxier {
             kinds,
             bytes,
             elapsed,
+            kernel,
         })
     }
 
@@ -175,7 +181,7 @@ impl Proxier {
         model: &Model,
         node: &NodeConfig,
         resync: bool,
-    ) -> Result<(SyncKind, usize), NftError> {
+    ) -> Result<(SyncKind, Commit), NftError> {
         let netlink = self.netlink()?;
         let mut previous = self.applied.remove(&family);
         if previous.is_some() && !netlink.table_present(family).await? {
@@ -216,10 +222,14 @@ impl Proxier {
         }
 
         // Partial sync: only the service ports whose input changed are rendered and
-        // compared; the diff covers exactly their chains, sets and map keys.
+        // compared. Ports of one Service share its `cluster-ips` element, so the
+        // unchanged ports of a touched Service go on both sides of the diff: the
+        // element stays while any port still holds it.
         let same_node = prev.node == *node;
         let mut old_sub = prev.setup.clone();
         let mut new_sub = setup.clone();
+        let mut touched: HashSet<(&str, &str)> = HashSet::new();
+        let mut changed: HashSet<PortKey> = HashSet::new();
         for sp in &model.ports {
             let key = (sp.name.clone(), sp.protocol);
             match prev.ports.remove(&key) {
@@ -232,12 +242,24 @@ impl Proxier {
                         old_sub.merge(&old_frag);
                     }
                     new_sub.merge(&frag);
+                    touched.insert((&sp.name.namespace, &sp.name.name));
+                    changed.insert(key.clone());
                     ports.insert(key, (sp.clone(), frag));
                 }
             }
         }
-        for (_, old_frag) in prev.ports.values() {
+        for ((name, _), (_, old_frag)) in &prev.ports {
             old_sub.merge(old_frag);
+            touched.insert((&name.namespace, &name.name));
+        }
+        if !touched.is_empty() {
+            for (key, (_, frag)) in &ports {
+                let service = (key.0.namespace.as_str(), key.0.name.as_str());
+                if touched.contains(&service) && !changed.contains(key) {
+                    old_sub.merge(frag);
+                    new_sub.merge(frag);
+                }
+            }
         }
         let ops = new_sub.diff_ops(Some(&old_sub));
         let applied = Applied {
@@ -247,7 +269,7 @@ impl Proxier {
         };
         if ops.is_empty() {
             self.applied.insert(family, applied);
-            return Ok((SyncKind::Unchanged, 0));
+            return Ok((SyncKind::Unchanged, Commit::default()));
         }
         match netlink.apply(family, &ops).await {
             Ok(n) => {
@@ -269,7 +291,7 @@ impl Proxier {
         family: Family,
         prev: &Applied,
         applied: Applied,
-    ) -> Result<(SyncKind, usize), NftError> {
+    ) -> Result<(SyncKind, Commit), NftError> {
         let netlink = self.netlink()?;
         let new = applied.ruleset();
         let old = prev.ruleset();
@@ -293,7 +315,7 @@ impl Proxier {
         &mut self,
         family: Family,
         applied: Applied,
-    ) -> Result<(SyncKind, usize), NftError> {
+    ) -> Result<(SyncKind, Commit), NftError> {
         let netlink = self.netlink()?;
         let new = applied.ruleset();
         let n = netlink.apply(family, &new.full_ops()).await?;

@@ -127,11 +127,20 @@ fn addr(field: Field, negated: bool, value: AddrMatch) -> Expr {
     }
 }
 
+/// `nft` takes comments of at most 128 bytes; "namespace/name:port" can be longer.
+const MAX_COMMENT: usize = 128;
+
 fn element(key: Key, value: Option<Verdict>, comment: Option<&str>) -> Element {
     Element {
         key,
         value,
-        comment: comment.map(str::to_string),
+        comment: comment.map(|c| {
+            let mut end = c.len().min(MAX_COMMENT);
+            while !c.is_char_boundary(end) {
+                end -= 1;
+            }
+            c[..end].to_string()
+        }),
     }
 }
 
@@ -298,7 +307,8 @@ pub fn render_setup(node: &NodeConfig, family: Family) -> Ruleset {
 
 /// One service port's chains, sets and elements (elements of the shared maps appear
 /// in sets with an empty spec: [`Ruleset::merge`] adds them to the setup's maps).
-/// Fragments of different service ports never share a chain, a set or a map key.
+/// Fragments of different service ports never share a chain, a set or a map key; the
+/// ports of one Service share only their ClusterIP's `cluster-ips` element.
 pub fn render_port(sp: &ServicePort, node: &NodeConfig, family: Family) -> Ruleset {
     let mut r = Ruleset::new(family);
     let local_cidr = node

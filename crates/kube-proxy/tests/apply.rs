@@ -247,3 +247,57 @@ fn a_refused_transaction_names_the_command_and_changes_nothing() {
     // All or nothing: not even the table was created.
     assert!(!rt.block_on(netlink.table_present(Family::V4)).unwrap());
 }
+
+#[test]
+fn ports_of_one_service_share_its_cluster_ip_until_the_last_goes() {
+    if !can_use_netns() {
+        return;
+    }
+    let ns = Netns::new("ports");
+    let rt = rt();
+    let mut proxier = Proxier::new(ns.nft(), vec![Family::V4], None);
+    let n = node();
+    let with_ports = |ports: serde_json::Value| {
+        let svc = service(
+            "default",
+            "multi",
+            json!({"clusterIP": "10.96.0.20", "ports": ports}),
+        );
+        let slice = slice(
+            "default",
+            "multi-1",
+            "multi",
+            json!([{"name": "a", "port": 8080, "protocol": "TCP"},
+                   {"name": "b", "port": 8443, "protocol": "TCP"}]),
+            &[("10.244.1.1", true, true, false, "node-b")],
+        );
+        model::build(&[svc], &[slice], &n)
+    };
+    let a = json!({"name": "a", "port": 80, "targetPort": 8080});
+    let b = json!({"name": "b", "port": 443, "targetPort": 8443});
+    let cluster_ips =
+        |ns: &Netns| ns.exec(&["nft", "list", "set", "ip", "kube-proxy", "cluster-ips"]);
+
+    rt.block_on(proxier.sync(&with_ports(json!([a, b])), &n, false))
+        .unwrap();
+    // Port b goes: a still holds the ClusterIP, so invalid ports are still rejected.
+    let report = rt
+        .block_on(proxier.sync(&with_ports(json!([a])), &n, false))
+        .unwrap();
+    assert_eq!(report.kinds, vec![(Family::V4, SyncKind::Partial)]);
+    assert!(
+        cluster_ips(&ns).contains("10.96.0.20"),
+        "{}",
+        cluster_ips(&ns)
+    );
+    // The last port goes: the element goes with it, still as a partial sync.
+    let report = rt
+        .block_on(proxier.sync(&with_ports(json!([])), &n, false))
+        .unwrap();
+    assert_eq!(report.kinds, vec![(Family::V4, SyncKind::Partial)]);
+    assert!(
+        !cluster_ips(&ns).contains("10.96.0.20"),
+        "{}",
+        cluster_ips(&ns)
+    );
+}

@@ -119,8 +119,8 @@ async fn main() -> Result<()> {
     let mut node = NodeConfig::new("node-0");
     node.cluster_cidrs = vec![Cidr::parse("10.128.0.0/9").context("cidr")?];
 
-    println!("| Services x endpoints | ruleset lines | ruleset bytes | model + render | full sync (model + render + netlink batch) |");
-    println!("| --- | --- | --- | --- | --- |");
+    println!("| Services x endpoints | ruleset lines (as nft text) | ruleset bytes (as nft text) | model + render + text | full sync (model + render + netlink batch) | of which kernel commit | netlink batch bytes |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
     let mut last = None;
     for n in SIZES {
         let services: Vec<Service> = (0..n).map(service).collect();
@@ -133,16 +133,18 @@ async fn main() -> Result<()> {
         let render_time = start.elapsed();
         let mut proxier = Proxier::new(nft, vec![Family::V4], None);
         let start = Instant::now();
-        proxier
+        let report = proxier
             .sync(&model::build(&services, &slices, &node), &node, false)
             .await?;
         let full = start.elapsed();
         println!(
-            "| {n} x {ENDPOINTS} | {} | {} | {} | {} |",
+            "| {n} x {ENDPOINTS} | {} | {} | {} | {} | {} | {} |",
             text.lines().count(),
             text.len(),
             ms(render_time),
-            ms(full)
+            ms(full),
+            ms(report.kernel),
+            report.bytes
         );
         last = Some((proxier, services, slices));
     }
@@ -152,6 +154,7 @@ async fn main() -> Result<()> {
     };
     let n = services.len();
     let mut change_times = Vec::new();
+    let mut change_kernel = Vec::new();
     let mut diff_bytes = 0;
     for c in 0..CHANGES {
         // One endpoint of one Service replaced by another address.
@@ -165,6 +168,7 @@ async fn main() -> Result<()> {
             .sync(&model::build(&services, &slices, &node), &node, false)
             .await?;
         change_times.push(start.elapsed());
+        change_kernel.push(report.kernel);
         diff_bytes = report.bytes;
     }
     let mut unchanged = Vec::new();
@@ -186,6 +190,10 @@ async fn main() -> Result<()> {
     println!(
         "| one-endpoint change (model + render + diff + netlink batch), median of {CHANGES} | {} ({diff_bytes} bytes of netlink batch) |",
         ms(median(change_times.clone()))
+    );
+    println!(
+        "| one-endpoint change: of which kernel commit, median | {} |",
+        ms(median(change_kernel))
     );
     println!(
         "| one-endpoint change, worst of {CHANGES} | {} |",

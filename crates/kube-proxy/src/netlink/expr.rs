@@ -48,9 +48,14 @@ impl Encoder {
             } => {
                 let cidr = value.cidr();
                 if cidr.prefix == 0 {
-                    return Err(EncodeError::Unsupported(format!(
-                        "a match on the prefix {cidr}"
-                    )));
+                    // Every address matches /0: `==` is no condition, and `!=` one that
+                    // never holds (the first byte masked to 0, compared != 0).
+                    if *negated {
+                        self.payload(REG_1, 1, addr_offset(family, *field), 1)?;
+                        self.bitwise(REG_1, &[0], &[0])?;
+                        self.cmp(REG_1, true, &[0])?;
+                    }
+                    return Ok(());
                 }
                 let len = usize::from(cidr.prefix).div_ceil(8);
                 self.payload(REG_1, 1, addr_offset(family, *field), len as u32)?;

@@ -15,7 +15,8 @@ pub mod message;
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::model::Family;
 use crate::ruleset::{Op, TABLE};
@@ -30,8 +31,15 @@ pub enum NetlinkError {
     Netns { netns: String, source: io::Error },
     #[error("encoding the nftables transaction: {0}")]
     Encode(#[from] EncodeError),
-    #[error("nftables refused {command}: {error}")]
-    Refused { command: String, error: io::Error },
+    #[error("nftables refused {command}: {error}{}", detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Refused {
+        command: String,
+        error: io::Error,
+        /// The kernel's extended ack message, when it gave one.
+        detail: Option<String>,
+    },
+    #[error("nftables refused the transaction; its error replies overflowed the socket buffer")]
+    Overflowed,
     #[error("nftables transaction of {bytes} bytes was not acknowledged")]
     NotAcknowledged { bytes: usize },
     #[error("netlink worker: {0}")]
@@ -40,12 +48,29 @@ pub enum NetlinkError {
 
 const NLMSG_ERROR: u16 = 2;
 const NLM_F_ACK: u16 = 0x4;
+/// The error reply carries extended-ack attributes.
+const NLM_F_ACK_TLVS: u16 = 0x200;
+const NLMSGERR_ATTR_MSG: u16 = 1;
 const NETLINK_NETFILTER: i32 = 12;
+const SOL_NETLINK: i32 = 270;
+const NETLINK_CAP_ACK: i32 = 10;
+const NETLINK_EXT_ACK: i32 = 11;
 
-/// A NETLINK_NETFILTER socket in the network namespace the proxier programs.
+/// A NETLINK_NETFILTER socket in the network namespace the proxier programs. One
+/// exchange (a batch and its replies) at a time: replies are matched by sequence number
+/// within a batch.
 #[derive(Clone, Debug)]
 pub struct Netlink {
-    fd: Arc<OwnedFd>,
+    fd: Arc<Mutex<OwnedFd>>,
+}
+
+/// What one applied transaction cost.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Commit {
+    /// Size of the batch.
+    pub bytes: usize,
+    /// Time inside `sendmsg`: the kernel parsing, validating and committing it.
+    pub kernel: Duration,
 }
 
 impl Netlink {
@@ -78,30 +103,49 @@ impl Netlink {
                 .map_err(|_| NetlinkError::Join("namespace thread panicked".into()))??
             }
         };
-        Ok(Netlink { fd: Arc::new(fd) })
+        Ok(Netlink {
+            fd: Arc::new(Mutex::new(fd)),
+        })
+    }
+
+    /// Runs `f` with the socket, off the async workers when the runtime has several
+    /// (encoding and committing a full sync takes seconds at 10,000 Services).
+    fn exchange<T>(
+        &self,
+        f: impl FnOnce(RawFd) -> Result<T, NetlinkError>,
+    ) -> Result<T, NetlinkError> {
+        let run = || {
+            let fd = self
+                .fd
+                .lock()
+                .map_err(|_| NetlinkError::Join("netlink socket lock poisoned".into()))?;
+            f(fd.as_raw_fd())
+        };
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run),
+            _ => run(),
+        }
     }
 
     /// Applies `ops` to the `kube-proxy` table of `family` as one transaction: all of
-    /// it or none of it. Returns the batch size in bytes.
-    pub async fn apply(&self, family: Family, ops: &[Op<'_>]) -> Result<usize, NetlinkError> {
+    /// it or none of it.
+    pub async fn apply(&self, family: Family, ops: &[Op<'_>]) -> Result<Commit, NetlinkError> {
         if ops.is_empty() {
-            return Ok(0);
+            return Ok(Commit::default());
         }
-        let batch = encode::encode(family, ops)?;
-        let fd = self.fd.clone();
-        let n = batch.bytes.len();
-        tokio::task::spawn_blocking(move || send_batch(fd.as_raw_fd(), &batch))
-            .await
-            .map_err(|e| NetlinkError::Join(e.to_string()))??;
-        Ok(n)
+        self.exchange(|fd| {
+            let batch = encode::encode(family, ops)?;
+            let kernel = send_batch(fd, &batch)?;
+            Ok(Commit {
+                bytes: batch.bytes.len(),
+                kernel,
+            })
+        })
     }
 
     /// Whether the `kube-proxy` table of `family` exists (one GETTABLE request).
     pub async fn table_present(&self, family: Family) -> Result<bool, NetlinkError> {
-        let fd = self.fd.clone();
-        tokio::task::spawn_blocking(move || get_table(fd.as_raw_fd(), family))
-            .await
-            .map_err(|e| NetlinkError::Join(e.to_string()))?
+        self.exchange(|fd| get_table(fd, family))
     }
 
     /// Deletes the `kube-proxy` table of `family` (kube-proxy --cleanup); absent is
@@ -141,23 +185,39 @@ fn socket() -> Result<OwnedFd, NetlinkError> {
     if rc != 0 {
         return Err(io::Error::last_os_error().into());
     }
+    // Error replies carry only the refused message's header, plus the kernel's text.
+    set_int(fd.as_raw_fd(), SOL_NETLINK, NETLINK_CAP_ACK, 1);
+    set_int(fd.as_raw_fd(), SOL_NETLINK, NETLINK_EXT_ACK, 1);
     // Room for many error messages from a refused batch.
-    set_buffer(fd.as_raw_fd(), libc::SO_RCVBUFFORCE, 4 << 20);
+    set_buffer(
+        fd.as_raw_fd(),
+        libc::SO_RCVBUFFORCE,
+        libc::SO_RCVBUF,
+        4 << 20,
+    );
     Ok(fd)
 }
 
-fn set_buffer(fd: RawFd, opt: i32, size: usize) {
-    let v = i32::try_from(size).unwrap_or(i32::MAX);
-    // SAFETY: setsockopt with a valid int. Failure leaves the default size, which only
-    // limits how large a batch can be (reported by sendto).
+fn set_int(fd: RawFd, level: i32, opt: i32, v: i32) -> bool {
+    // SAFETY: setsockopt with a valid int.
     unsafe {
         libc::setsockopt(
             fd,
-            libc::SOL_SOCKET,
+            level,
             opt,
             (&v as *const i32).cast(),
             std::mem::size_of::<i32>() as u32,
-        );
+        ) == 0
+    }
+}
+
+/// Sets a socket buffer size: the FORCE option needs CAP_NET_ADMIN in the initial user
+/// namespace; without it the plain option (capped by the net.core sysctls) is tried, and
+/// a batch larger than that is refused by sendto with EMSGSIZE.
+fn set_buffer(fd: RawFd, force: i32, plain: i32, size: usize) {
+    let v = i32::try_from(size).unwrap_or(i32::MAX);
+    if !set_int(fd, libc::SOL_SOCKET, force, v) && !set_int(fd, libc::SOL_SOCKET, plain, v) {
+        tracing::warn!(bytes = size, "cannot size the netlink socket buffer");
     }
 }
 
@@ -166,7 +226,12 @@ fn send(fd: RawFd, bytes: &[u8]) -> io::Result<()> {
     let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
     addr.nl_family = libc::AF_NETLINK as u16;
     // A whole batch must arrive as one message; the kernel caps it at the send buffer.
-    set_buffer(fd, libc::SO_SNDBUFFORCE, bytes.len() + 4096);
+    set_buffer(
+        fd,
+        libc::SO_SNDBUFFORCE,
+        libc::SO_SNDBUF,
+        bytes.len() + 4096,
+    );
     // SAFETY: bytes and addr are valid for the given lengths.
     let n = unsafe {
         libc::sendto(
@@ -184,9 +249,10 @@ fn send(fd: RawFd, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// One reply: (type, flags, seq, payload).
+/// One reply.
 struct Reply {
     ty: u16,
+    flags: u16,
     seq: u32,
     payload: Vec<u8>,
 }
@@ -215,6 +281,7 @@ fn drain(fd: RawFd) -> io::Result<Vec<Reply>> {
             }
             out.push(Reply {
                 ty: u16::from_ne_bytes([buf[off + 4], buf[off + 5]]),
+                flags: u16::from_ne_bytes([buf[off + 6], buf[off + 7]]),
                 seq: u32::from_ne_bytes([buf[off + 8], buf[off + 9], buf[off + 10], buf[off + 11]]),
                 payload: buf[off + 16..off + len].to_vec(),
             });
@@ -231,10 +298,53 @@ fn error_code(payload: &[u8]) -> i32 {
         .unwrap_or(0)
 }
 
-fn send_batch(fd: RawFd, batch: &encode::Batch) -> Result<(), NetlinkError> {
-    drain(fd)?; // anything left from an earlier exchange
+/// The extended ack's message: the attributes follow the error code and, with
+/// NETLINK_CAP_ACK, the refused message's bare header.
+fn ext_ack_message(reply: &Reply) -> Option<String> {
+    if reply.flags & NLM_F_ACK_TLVS == 0 {
+        return None;
+    }
+    let mut off = 4 + 16;
+    while off + 4 <= reply.payload.len() {
+        let len = usize::from(u16::from_ne_bytes([
+            reply.payload[off],
+            reply.payload[off + 1],
+        ]));
+        let ty = u16::from_ne_bytes([reply.payload[off + 2], reply.payload[off + 3]]) & 0x3fff;
+        if len < 4 || off + len > reply.payload.len() {
+            return None;
+        }
+        if ty == NLMSGERR_ATTR_MSG {
+            let text = &reply.payload[off + 4..off + len];
+            let text = text.split(|b| *b == 0).next().unwrap_or_default();
+            return Some(String::from_utf8_lossy(text).into_owned());
+        }
+        off += len.next_multiple_of(4);
+    }
+    None
+}
+
+/// Reads what is queued before an exchange. A reply dropped for lack of room belongs to
+/// an earlier exchange, which already failed.
+fn drain_stale(fd: RawFd) -> io::Result<()> {
+    match drain(fd) {
+        Ok(_) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => drain(fd).map(|_| ()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Sends the batch and reads the kernel's verdict; returns the time inside sendmsg.
+fn send_batch(fd: RawFd, batch: &encode::Batch) -> Result<Duration, NetlinkError> {
+    drain_stale(fd)?;
+    let start = Instant::now();
     send(fd, &batch.bytes)?;
-    let replies = drain(fd)?;
+    let kernel = start.elapsed();
+    let replies = match drain(fd) {
+        Ok(r) => r,
+        Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => return Err(NetlinkError::Overflowed),
+        Err(e) => return Err(e.into()),
+    };
     let mut acked = false;
     for r in &replies {
         if r.ty != NLMSG_ERROR {
@@ -262,6 +372,7 @@ fn send_batch(fd: RawFd, batch: &encode::Batch) -> Result<(), NetlinkError> {
         return Err(NetlinkError::Refused {
             command,
             error: io::Error::from_raw_os_error(-code),
+            detail: ext_ack_message(r),
         });
     }
     if !acked {
@@ -269,11 +380,11 @@ fn send_batch(fd: RawFd, batch: &encode::Batch) -> Result<(), NetlinkError> {
             bytes: batch.bytes.len(),
         });
     }
-    Ok(())
+    Ok(kernel)
 }
 
 fn get_table(fd: RawFd, family: Family) -> Result<bool, NetlinkError> {
-    drain(fd)?;
+    drain_stale(fd)?;
     const SEQ: u32 = 1;
     let mut buf = Buf::default();
     let m = buf.begin(
@@ -294,6 +405,7 @@ fn get_table(fd: RawFd, family: Family) -> Result<bool, NetlinkError> {
                 e => Err(NetlinkError::Refused {
                     command: format!("get table {} {TABLE}", family.nft()),
                     error: io::Error::from_raw_os_error(-e),
+                    detail: ext_ack_message(&r),
                 }),
             };
         }

@@ -242,12 +242,28 @@ impl Ruleset {
                 });
             }
         }
-        // 3. chains whose rules changed, and chains about to be deleted, are emptied.
+        // 3. chains whose rules changed, chains about to be deleted, and chains using a
+        // set that is deleted or declared again (the kernel refuses to delete a set in
+        // use) are emptied.
+        let replaced_sets: Vec<&String> = prev_sets
+            .iter()
+            .filter(|(name, set)| {
+                set.spec.is_some() && self.sets.get(*name).is_none_or(|s| s.spec != set.spec)
+            })
+            .map(|(name, _)| name)
+            .collect();
+        let uses_replaced = |chain: &Chain| {
+            !replaced_sets.is_empty()
+                && chain
+                    .rules
+                    .iter()
+                    .any(|r| replaced_sets.iter().any(|s| r.uses_set(s)))
+        };
         let mut rewrite: Vec<&String> = Vec::new();
         for (name, chain) in &self.chains {
             match prev_chains.get(name) {
                 Some(old) if old.base == chain.base => {
-                    if old.rules != chain.rules {
+                    if old.rules != chain.rules || uses_replaced(old) {
                         if !old.rules.is_empty() {
                             ops.push(Op::FlushChain(name));
                         }
@@ -513,5 +529,32 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_set_declared_again_is_first_released_by_its_rules() {
+        let with_timeout = |t| {
+            let mut r = sample(false);
+            r.declare_set(
+                "affinity-x",
+                SetSpec {
+                    timeout_seconds: Some(t),
+                    comment: None,
+                    ..SetSpec::set(KeyType::Addr(Family::V4), "")
+                },
+            );
+            r.rule(
+                "endpoint-1",
+                Rule::new(vec![Expr::UpdateSaddr("affinity-x".into())]),
+            );
+            r
+        };
+        let text = with_timeout(120).diff_text(&with_timeout(60));
+        let pos = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s} not in {text}"));
+        assert!(
+            pos("flush chain ip kube-proxy endpoint-1")
+                < pos("delete set ip kube-proxy affinity-x")
+        );
+        assert!(pos("add set ip kube-proxy affinity-x") < pos("add rule ip kube-proxy endpoint-1"));
     }
 }

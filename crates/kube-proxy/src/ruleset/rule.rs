@@ -214,6 +214,16 @@ impl Rule {
         self
     }
 
+    /// Whether the rule looks up or updates the named set or map.
+    pub fn uses_set(&self, name: &str) -> bool {
+        self.exprs.iter().any(|e| match e {
+            Expr::AddrInSet { set, .. } => set == name,
+            Expr::Vmap { map, .. } => map == name,
+            Expr::UpdateSaddr(set) => set == name,
+            _ => false,
+        })
+    }
+
     /// The `nft` syntax of the rule in a table of `family`.
     pub fn text(&self, family: Family) -> RuleText<'_> {
         RuleText { rule: self, family }
