@@ -1,7 +1,7 @@
 //! The kube-proxy daemon: watches Services and EndpointSlices (kube-runtime reflectors),
-//! and after any change, at most once per minSyncPeriod, renders and applies the rules;
-//! a full resync every syncPeriod; a check every few seconds that the table is still
-//! there. Serves the JSON /healthz on healthzBindAddress and /metrics on
+//! and after any change, at most once per minSyncPeriod, renders and applies what
+//! changed; a sync at least every syncPeriod, a full rewrite every hour (upstream's
+//! FullSyncPeriod); a check every few seconds that the table is still there. Serves the JSON /healthz on healthzBindAddress and /metrics on
 //! metricsBindAddress. After each sync, stale UDP conntrack entries are deleted and the
 //! healthCheckNodePort servers follow the Services (retried every few seconds when a
 //! port cannot be bound).
@@ -125,7 +125,8 @@ pub async fn run(
             ));
     let mut proxier = Proxier::new(nft, families, Some(metrics.clone()));
     let mut last_sync: Option<Instant> = None;
-    let mut next_resync = tokio::time::Instant::now() + settings.sync_period;
+    let mut next_periodic = tokio::time::Instant::now() + settings.sync_period;
+    let mut next_resync = tokio::time::Instant::now() + FULL_SYNC_PERIOD;
     let mut check = tokio::time::interval(TABLE_CHECK_INTERVAL);
     let mut pending = true;
     let mut resync = false;
@@ -133,6 +134,7 @@ pub async fn run(
         if !pending {
             tokio::select! {
                 _ = changed.notified() => pending = true,
+                _ = tokio::time::sleep_until(next_periodic) => pending = true,
                 _ = tokio::time::sleep_until(next_resync) => { pending = true; resync = true; }
                 _ = check.tick() => {
                     health_checks.retry();
@@ -187,8 +189,9 @@ pub async fn run(
                 }
                 tracing::debug!(kinds = ?report.kinds, bytes = report.bytes, elapsed = ?report.elapsed,
                     services = model.ports.len(), "synced nftables rules");
+                next_periodic = tokio::time::Instant::now() + settings.sync_period;
                 if resync {
-                    next_resync = tokio::time::Instant::now() + settings.sync_period;
+                    next_resync = tokio::time::Instant::now() + FULL_SYNC_PERIOD;
                     resync = false;
                 }
             }
@@ -205,6 +208,11 @@ pub async fn run(
     }
     Ok(())
 }
+
+/// Upstream's proxyutil.FullSyncPeriod: how often everything is rewritten. The
+/// syncPeriod ticks in between apply only differences, as upstream's nftables proxier
+/// does (a rewrite costs seconds at 10,000 Services).
+const FULL_SYNC_PERIOD: Duration = Duration::from_secs(3600);
 
 /// Starts a reflector; every event queues a sync.
 fn spawn_reflector<K>(
