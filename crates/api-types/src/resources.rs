@@ -89,15 +89,12 @@ impl ResourceInfo {
     }
 
     /// The etcd key segment of this resource (`/registry/<segment>/<ns>/<name>`).
-    /// Upstream stores every version of a resource once and converts on read; until
-    /// version conversion exists here, the two resources that would share storage
-    /// (events.k8s.io Events, autoscaling/v1 HPAs) keep their own keys.
+    /// Upstream stores every version of a resource once and converts on read, and so
+    /// does the apiserver here: events.k8s.io Events are stored with core Events (as
+    /// core/v1), autoscaling/v1 HPAs with autoscaling/v2 ones (as autoscaling/v2), so
+    /// every resource's segment is its plural.
     pub fn storage_resource(&self) -> &'static str {
-        match (self.group, self.version, self.plural) {
-            ("events.k8s.io", _, _) => "events.k8s.io/events",
-            ("autoscaling", "v1", _) => "autoscaling/v1/horizontalpodautoscalers",
-            (_, _, plural) => plural,
-        }
+        self.plural
     }
 }
 
@@ -300,6 +297,16 @@ mod tests {
         assert_eq!(
             find("apps", "v1", "deployments").map(|r| r.storage_resource()),
             Some("deployments")
+        );
+        // Cohabitating: events.k8s.io Events are stored with (and as) core Events,
+        // autoscaling/v1 HPAs with autoscaling/v2 ones.
+        assert_eq!(
+            find("events.k8s.io", "v1", "events").map(|r| r.storage_resource()),
+            Some("events")
+        );
+        assert_eq!(
+            find("autoscaling", "v1", "horizontalpodautoscalers").map(|r| r.storage_resource()),
+            find("autoscaling", "v2", "horizontalpodautoscalers").map(|r| r.storage_resource()),
         );
     }
 

@@ -155,6 +155,16 @@ pub async fn run(
                 result = Err(e);
             }
         }
+        match crate::conversion::migrate::run(&store).await {
+            Ok(m) if m == Default::default() => {}
+            Ok(m) => tracing::info!(
+                moved = m.moved,
+                superseded = m.superseded,
+                skipped = m.skipped,
+                "moved objects of versions that now share storage"
+            ),
+            Err(e) => result = Err(e),
+        }
         match result {
             Ok(()) => return,
             Err(e) => {

@@ -4,6 +4,7 @@ pub mod admission;
 pub mod authn;
 pub mod authz;
 pub mod bootstrap;
+pub mod conversion;
 pub mod fieldmanager;
 pub mod handlers;
 pub mod metrics;

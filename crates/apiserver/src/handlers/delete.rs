@@ -175,7 +175,7 @@ async fn delete_one(
         if dry_run {
             return Ok((StatusCode::OK, new));
         }
-        let bytes = objects::encode_for_storage(&new)?;
+        let bytes = objects::encode_for_storage_as(r, &new)?;
         match server.store.update(&key, bytes, old.revision).await {
             Ok(rev) => {
                 new.metadata.resource_version = Some(rev.to_string());
@@ -235,7 +235,7 @@ pub async fn delete_collection(
             .await
             .map_err(|e| storage_error(e, req))?;
         for stored in &page.items {
-            if let Ok(obj) = crate::storage::CachedObject::decode(stored) {
+            if let Ok(obj) = read::decode(req, stored) {
                 if filter.matches(&obj.object) {
                     names.push((
                         obj.object.metadata.namespace.clone(),

@@ -145,6 +145,9 @@ pub fn decode_value(
         other => serde_json::from_value(other),
     }
     .map_err(|e| cannot_handle(r, e))?;
+    // A version stored as another must convert (upstream decodes into the typed
+    // struct here, which refuses wrongly typed fields).
+    crate::conversion::to_storage(r, &object).map_err(|e| cannot_handle(r, e))?;
     Ok(Decoded { object, warnings })
 }
 
@@ -211,6 +214,15 @@ pub fn encode_for_storage(obj: &DynamicObject) -> Result<Vec<u8>, ApiError> {
         data: &obj.data,
     })
     .map_err(ApiError::internal)
+}
+
+/// The stored form of `obj`, an object in the version `r` serves: converted to the
+/// storage version first when `r` is served at another one.
+pub fn encode_for_storage_as(r: &ResourceInfo, obj: &DynamicObject) -> Result<Vec<u8>, ApiError> {
+    match crate::conversion::to_storage(r, obj).map_err(|e| cannot_handle(r, e))? {
+        Some(stored) => encode_for_storage(&stored),
+        None => encode_for_storage(obj),
+    }
 }
 
 pub fn set_types(obj: &mut DynamicObject, r: &ResourceInfo) {

@@ -13,10 +13,11 @@ use http::{Response, StatusCode};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 
 use super::objects;
+use crate::conversion;
 use crate::registry::fields;
 use crate::request::ResourceRequest;
 use crate::server::{ApiServer, Body, RequestContext};
-use crate::storage::{CachedObject, StorageError};
+use crate::storage::{CachedObject, StorageError, Stored};
 
 /// The `resourceVersion` query parameter of a LIST or WATCH as a number.
 pub fn parse_resource_version(rv: Option<&str>) -> Result<Option<i64>, ApiError> {
@@ -58,7 +59,18 @@ pub fn key(server: &ApiServer, req: &ResourceRequest) -> String {
     )
 }
 
-/// Reads the current object from etcd, decoded.
+/// A stored value decoded, in the version `req` serves.
+pub fn decode(req: &ResourceRequest, stored: &Stored) -> Result<CachedObject, ApiError> {
+    let obj = CachedObject::decode(stored).map_err(|e| storage_error(e, req))?;
+    conversion::owned_view(req.resource, obj).map_err(ApiError::internal)
+}
+
+/// A watch cache object in the version `req` serves.
+pub fn view(req: &ResourceRequest, obj: Arc<CachedObject>) -> Result<Arc<CachedObject>, ApiError> {
+    conversion::cached_view(req.resource, obj).map_err(ApiError::internal)
+}
+
+/// Reads the current object from etcd, decoded, in the version `req` serves.
 pub async fn current(server: &ApiServer, req: &ResourceRequest) -> Result<CachedObject, ApiError> {
     match server
         .store
@@ -66,7 +78,7 @@ pub async fn current(server: &ApiServer, req: &ResourceRequest) -> Result<Cached
         .await
         .map_err(|e| storage_error(e, req))?
     {
-        Some(stored) => CachedObject::decode(&stored).map_err(|e| storage_error(e, req)),
+        Some(stored) => decode(req, &stored),
         None => Err(ApiError::not_found(
             req.resource,
             req.name.as_deref().unwrap_or(""),
@@ -94,7 +106,7 @@ pub async fn get(
         None
     };
     let obj = match cached {
-        Some(c) => c,
+        Some(c) => view(req, c)?,
         None => Arc::new(current(server, req).await?),
     };
     let json = obj.json().map_err(|e| storage_error(e, req))?;
@@ -232,10 +244,14 @@ pub async fn list(
             };
             if caught_up {
                 let (items, revision) = cache.snapshot(&prefix);
-                let items: Vec<_> = items
-                    .into_iter()
-                    .filter(|o| filter.matches(&o.object))
-                    .collect();
+                let mut matching = Vec::with_capacity(items.len());
+                for o in items {
+                    let o = view(req, o)?;
+                    if filter.matches(&o.object) {
+                        matching.push(o);
+                    }
+                }
+                let items = matching;
                 let items: Vec<_> = if limit > 0 {
                     items.into_iter().take(limit as usize).collect()
                 } else {
@@ -294,7 +310,7 @@ pub async fn list(
         read_rev = page.revision;
         let last_key = page.items.last().map(|s| s.key.clone());
         for stored in &page.items {
-            let obj = CachedObject::decode(stored).map_err(|e| storage_error(e, req))?;
+            let obj = decode(req, stored)?;
             if filter.matches(&obj.object) {
                 items.push(obj);
                 if limit > 0 && items.len() as i64 >= limit {

@@ -16,6 +16,7 @@ use rand::Rng;
 use tokio::sync::{broadcast, mpsc};
 
 use super::read::{parse_resource_version, Filter};
+use crate::conversion;
 use crate::metrics::METRICS;
 use crate::negotiate::{self, Output};
 use crate::request::ResourceRequest;
@@ -107,6 +108,27 @@ fn filtered(event: &CacheEvent, filter: &Filter) -> Option<(EventType, Arc<Cache
         EventType::Deleted => before.then(|| (EventType::Deleted, event.object.clone())),
         _ => None,
     }
+}
+
+/// The line a watcher is sent for one cache event: the change in the version the
+/// watch asked for, if it is under the watch's key prefix (its namespace) and the
+/// watcher's selectors let it through. An object that does not convert gives an
+/// ERROR line, which ends the watch.
+fn event_line(
+    enc: &Encoder,
+    event: Arc<CacheEvent>,
+    prefix: &str,
+    filter: &Filter,
+    names: &NameFilter,
+) -> Result<Option<Bytes>, Bytes> {
+    if !event.object.key.starts_with(prefix) {
+        return Ok(None);
+    }
+    let event =
+        conversion::event_view(enc.r, event).map_err(|e| enc.error(&ApiError::internal(e)))?;
+    Ok(filtered(&event, filter)
+        .filter(|(_, o)| names.ok(&o.object))
+        .map(|(kind, obj)| enc.event(kind, &obj)))
 }
 
 struct NameFilter(Option<String>);
@@ -214,10 +236,18 @@ pub async fn watch(
             let Some(mut start) = start else {
                 break 'stream;
             };
-            for obj in &initial {
+            for obj in initial {
+                let obj = match conversion::cached_view(enc.r, obj) {
+                    Ok(obj) => obj,
+                    Err(e) => {
+                        // As a stored object that does not decode: the watch ends.
+                        let _ = send(enc.error(&ApiError::internal(e))).await;
+                        break 'stream;
+                    }
+                };
                 if filter.matches(&obj.object)
                     && names.ok(&obj.object)
-                    && !send(enc.event(EventType::Added, obj)).await
+                    && !send(enc.event(EventType::Added, &obj)).await
                 {
                     break 'stream;
                 }
@@ -234,10 +264,15 @@ pub async fn watch(
                     continue;
                 }
                 last_rev = last_rev.max(ev.revision);
-                if let Some((kind, obj)) =
-                    filtered(&ev, &filter).filter(|(_, o)| names.ok(&o.object))
-                {
-                    if !send(enc.event(kind, &obj)).await {
+                match event_line(&enc, ev, &prefix, &filter, &names) {
+                    Ok(None) => {}
+                    Ok(Some(line)) => {
+                        if !send(line).await {
+                            break 'stream;
+                        }
+                    }
+                    Err(error) => {
+                        let _ = send(error).await;
                         break 'stream;
                     }
                 }
@@ -261,8 +296,15 @@ pub async fn watch(
                                 continue;
                             }
                             last_rev = last_rev.max(ev.revision);
-                            if let Some((kind, obj)) = filtered(&ev, &filter).filter(|(_, o)| names.ok(&o.object)) {
-                                if !send(enc.event(kind, &obj)).await { break; }
+                            match event_line(&enc, ev, &prefix, &filter, &names) {
+                                Ok(None) => {}
+                                Ok(Some(line)) => {
+                                    if !send(line).await { break; }
+                                }
+                                Err(error) => {
+                                    let _ = send(error).await;
+                                    break;
+                                }
                             }
                         }
                         // A watcher too slow to keep up is closed; the client re-watches.

@@ -221,7 +221,7 @@ async fn insert(
             candidate.metadata.namespace.as_deref(),
             &name,
         );
-        let bytes = objects::encode_for_storage(&candidate)?;
+        let bytes = objects::encode_for_storage_as(r, &candidate)?;
         match server.store.create(&key, bytes).await {
             Ok(rev) => {
                 candidate.metadata.resource_version = Some(rev.to_string());
@@ -405,7 +405,8 @@ async fn commit(
         new.metadata.resource_version = Some(rev.to_string());
         return Ok(new);
     }
-    let bytes = objects::encode_for_storage(&new).map_err(|e| StorageError::Corrupt(e.message))?;
+    let bytes = objects::encode_for_storage_as(req.resource, &new)
+        .map_err(|e| StorageError::Corrupt(e.message))?;
     let rev = server.store.update(&key, bytes, old.revision).await?;
     new.metadata.resource_version = Some(rev.to_string());
     Ok(new)

@@ -67,6 +67,18 @@ impl CachedObject {
         Ok(self.json.get_or_init(|| json).clone())
     }
 
+    /// The same stored object in another form (another version of it, say), its
+    /// JSON encoded on first use.
+    pub fn with_object(&self, object: DynamicObject) -> CachedObject {
+        CachedObject {
+            key: self.key.clone(),
+            revision: self.revision,
+            object,
+            json: OnceLock::new(),
+            stored_len: self.stored_len,
+        }
+    }
+
     /// The same object as of a later revision (a deletion's tombstone carries the
     /// deletion revision as its resourceVersion, as upstream).
     fn at_revision(&self, revision: i64) -> CachedObject {

@@ -190,58 +190,10 @@ fn hpa_v2(obj: &DynamicObject, now: Timestamp) -> Option<Vec<Value>> {
     Some(cells(&hpa, now))
 }
 
-/// autoscaling/v1 converted as upstream converts it: the CPU target and current CPU
-/// utilization become a `cpu` Resource metric.
+/// autoscaling/v1, printed (as upstream) from its stored autoscaling/v2 form: the CPU
+/// target, the annotated metrics and conditions, or the default CPU target.
 fn hpa_v1(obj: &DynamicObject, now: Timestamp) -> Option<Vec<Value>> {
     let old: v1::HorizontalPodAutoscaler = typed(obj)?;
-    let spec = old.spec.unwrap_or_default();
-    let status = old.status.unwrap_or_default();
-    let metrics = spec.target_cpu_utilization_percentage.map(|pct| {
-        vec![v2::MetricSpec {
-            type_: "Resource".to_string(),
-            resource: Some(v2::ResourceMetricSource {
-                name: "cpu".to_string(),
-                target: v2::MetricTarget {
-                    type_: "Utilization".to_string(),
-                    average_utilization: Some(pct),
-                    ..Default::default()
-                },
-            }),
-            ..Default::default()
-        }]
-    });
-    let current_metrics = status.current_cpu_utilization_percentage.map(|pct| {
-        vec![v2::MetricStatus {
-            type_: "Resource".to_string(),
-            resource: Some(v2::ResourceMetricStatus {
-                name: "cpu".to_string(),
-                current: v2::MetricValueStatus {
-                    average_utilization: Some(pct),
-                    ..Default::default()
-                },
-            }),
-            ..Default::default()
-        }]
-    });
-    let hpa = v2::HorizontalPodAutoscaler {
-        metadata: old.metadata,
-        spec: Some(v2::HorizontalPodAutoscalerSpec {
-            max_replicas: spec.max_replicas,
-            min_replicas: spec.min_replicas,
-            scale_target_ref: v2::CrossVersionObjectReference {
-                api_version: spec.scale_target_ref.api_version,
-                kind: spec.scale_target_ref.kind,
-                name: spec.scale_target_ref.name,
-            },
-            metrics,
-            behavior: None,
-        }),
-        status: Some(v2::HorizontalPodAutoscalerStatus {
-            current_replicas: Some(status.current_replicas),
-            desired_replicas: status.desired_replicas,
-            current_metrics,
-            ..Default::default()
-        }),
-    };
+    let hpa = crate::conversion::autoscaling::v1_to_v2(old);
     Some(cells(&hpa, now))
 }

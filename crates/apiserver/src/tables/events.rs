@@ -3,7 +3,7 @@
 
 use api_types::DynamicObject;
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{Event, EventSeries, ObjectReference};
+use k8s_openapi::api::core::v1::{Event, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use serde_json::Value;
 
@@ -49,27 +49,7 @@ fn core_event(obj: &DynamicObject, now: Timestamp) -> Option<Vec<Value>> {
 
 fn events_event(obj: &DynamicObject, now: Timestamp) -> Option<Vec<Value>> {
     let e: k8s_openapi::api::events::v1::Event = typed(obj)?;
-    // Upstream's Convert_v1_Event_To_core_Event.
-    let event = Event {
-        metadata: e.metadata,
-        action: e.action,
-        count: e.deprecated_count,
-        event_time: e.event_time,
-        first_timestamp: e.deprecated_first_timestamp,
-        last_timestamp: e.deprecated_last_timestamp,
-        involved_object: e.regarding.unwrap_or_default(),
-        message: e.note,
-        reason: e.reason,
-        related: e.related,
-        reporting_component: e.reporting_controller,
-        reporting_instance: e.reporting_instance,
-        series: e.series.map(|s| EventSeries {
-            count: Some(s.count),
-            last_observed_time: Some(s.last_observed_time),
-        }),
-        source: e.deprecated_source,
-        type_: e.type_,
-    };
+    let event = crate::conversion::events::v1_to_core(e);
     Some(cells(&event, now))
 }
 
