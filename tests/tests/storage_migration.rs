@@ -18,6 +18,17 @@ fn objects_under_the_old_prefixes_move_on_start() -> Result<()> {
     let old_event = "/registry/events.k8s.io/events/upgraded/old-event";
     c.etcdctl(&["put", old_hpa, hpa])?.ok()?;
     c.etcdctl(&["put", old_event, event])?.ok()?;
+    // A different HPA with the same name exists through v2: both must survive.
+    c.kubectl_stdin(
+        &["apply", "-f", "-"],
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: both, namespace: upgraded}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: api}\n  maxReplicas: 3\n",
+    )?
+    .ok()?;
+    let clash = hpa
+        .replace("old-hpa", "both")
+        .replace("0000-000000000001", "0000-000000000003");
+    let old_clash = "/registry/autoscaling/v1/horizontalpodautoscalers/upgraded/both";
+    c.etcdctl(&["put", old_clash, &clash])?.ok()?;
 
     c.restart_apiserver()?;
 
@@ -54,6 +65,24 @@ fn objects_under_the_old_prefixes_move_on_start() -> Result<()> {
         let left = c.etcdctl(&["get", old, "--keys-only"])?.ok()?;
         ensure!(left.trim().is_empty(), "{old} still there: {left}");
     }
+    // The clash: the shared key keeps the v2 HPA, the old one stays where it was.
+    let target = c
+        .kubectl(&[
+            "get",
+            "hpa",
+            "-n",
+            "upgraded",
+            "both",
+            "-o",
+            "jsonpath={.spec.scaleTargetRef.name}",
+        ])?
+        .ok()?;
+    ensure!(
+        target == "api",
+        "the HPA under the shared key was replaced: {target:?}"
+    );
+    let kept = c.etcdctl(&["get", old_clash, "--keys-only"])?.ok()?;
+    ensure!(kept.contains(old_clash), "the clashing old HPA was deleted");
     let v1_target = c
         .kubectl(&[
             "get",

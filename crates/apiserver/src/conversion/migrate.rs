@@ -14,9 +14,10 @@ use crate::storage::StorageError;
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Migrated {
     pub moved: usize,
-    /// Already present at the shared key (written since): the old copy is dropped.
+    /// Already moved by an interrupted earlier run (same uid): the old copy is dropped.
     pub superseded: usize,
-    /// Not decodable or not convertible: left where they are, logged.
+    /// Not decodable, not convertible, or another object with the same name under the
+    /// shared key: left where they are, logged.
     pub skipped: usize,
 }
 
@@ -34,41 +35,78 @@ fn new_key(store: &EtcdStore, plural: &str, old_prefix: &str, old_key: &str) -> 
     Some(format!("{}{rest}", store.resource_prefix(plural, None)))
 }
 
+/// Keys read per etcd request (a response is capped at 4 MiB by the client).
+const PAGE: i64 = 500;
+
 /// Moves every object under the old prefixes. Safe to run again: an object already
 /// moved is gone from the old prefix.
 pub async fn run(store: &EtcdStore) -> Result<Migrated, StorageError> {
     let mut total = Migrated::default();
     for c in CONVERSIONS {
         let old_prefix = store.resource_prefix(&old_resource(c.group, c.version, c.plural), None);
-        let page = store.list(&old_prefix, None, 0, 0).await?;
-        for stored in page.items {
-            let Some(key) = new_key(store, c.plural, &old_prefix, &stored.key) else {
-                continue;
-            };
-            let converted = serde_json::from_slice::<DynamicObject>(&stored.value)
-                .map_err(|e| e.to_string())
-                .and_then(|obj| (c.to_storage)(&obj).map_err(|e| e.to_string()))
-                .and_then(|obj| serde_json::to_vec(&obj).map_err(|e| e.to_string()));
-            let bytes = match converted {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::warn!(key = %stored.key, error = %e, "not migrating a stored object that does not convert");
-                    total.skipped += 1;
-                    continue;
-                }
-            };
-            match store.create(&key, bytes).await {
-                Ok(_) => total.moved += 1,
-                Err(StorageError::AlreadyExists) => total.superseded += 1,
-                Err(e) => return Err(e),
+        let mut start: Option<String> = None;
+        loop {
+            let page = store.list(&old_prefix, start.as_deref(), 0, PAGE).await?;
+            start = page.items.last().map(|s| format!("{}\0", s.key));
+            for stored in &page.items {
+                move_one(store, c, &old_prefix, stored, &mut total).await?;
             }
-            match store.delete(&stored.key, stored.mod_revision).await {
-                Ok(_) | Err(StorageError::NotFound) | Err(StorageError::Conflict { .. }) => {}
-                Err(e) => return Err(e),
+            if !page.more || start.is_none() {
+                break;
             }
         }
     }
     Ok(total)
+}
+
+async fn move_one(
+    store: &EtcdStore,
+    c: &super::Conversion,
+    old_prefix: &str,
+    stored: &crate::storage::Stored,
+    total: &mut Migrated,
+) -> Result<(), StorageError> {
+    let Some(key) = new_key(store, c.plural, old_prefix, &stored.key) else {
+        return Ok(());
+    };
+    let old: Result<DynamicObject, String> =
+        serde_json::from_slice(&stored.value).map_err(|e| e.to_string());
+    let converted = old.clone().and_then(|obj| {
+        (c.to_storage)(&obj)
+            .map_err(|e| e.to_string())
+            .and_then(|obj| serde_json::to_vec(&obj).map_err(|e| e.to_string()))
+    });
+    let (old, bytes) = match (old, converted) {
+        (Ok(old), Ok(bytes)) => (old, bytes),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!(key = %stored.key, error = %e, "not migrating a stored object that does not convert");
+            total.skipped += 1;
+            return Ok(());
+        }
+    };
+    match store.create(&key, bytes).await {
+        Ok(_) => total.moved += 1,
+        Err(StorageError::AlreadyExists) => {
+            // Moved by an interrupted earlier run (same uid): drop the old copy. A
+            // different object written since under the shared key: keep both, say so.
+            let current = store.get(&key).await?;
+            let same = current
+                .and_then(|c| serde_json::from_slice::<DynamicObject>(&c.value).ok())
+                .is_some_and(|c| c.metadata.uid.is_some() && c.metadata.uid == old.metadata.uid);
+            if !same {
+                tracing::warn!(old = %stored.key, shared = %key,
+                    "not migrating: another object has the same name under the shared key; the old one stays in etcd");
+                total.skipped += 1;
+                return Ok(());
+            }
+            total.superseded += 1;
+        }
+        Err(e) => return Err(e),
+    }
+    match store.delete(&stored.key, stored.mod_revision).await {
+        Ok(_) | Err(StorageError::NotFound) | Err(StorageError::Conflict { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

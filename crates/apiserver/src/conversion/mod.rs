@@ -12,6 +12,8 @@
 pub mod autoscaling;
 pub mod events;
 pub mod migrate;
+#[cfg(test)]
+mod write_tests;
 
 use std::sync::Arc;
 
@@ -122,6 +124,65 @@ pub fn to_storage(
     obj: &DynamicObject,
 ) -> Result<Option<DynamicObject>, ConversionError> {
     for_resource(r).map(|c| (c.to_storage)(obj)).transpose()
+}
+
+/// Checks that `obj`, written through `r`, converts to every other version served from
+/// the same storage: a core/v1 Event must read as events.k8s.io/v1, an autoscaling/v2
+/// HPA as autoscaling/v1. Upstream cannot store an object that does not, since every
+/// write decodes into the typed struct; without the check one wrongly typed object
+/// would break every LIST and WATCH of the other version.
+pub fn check_shared_storage(r: &ResourceInfo, obj: &DynamicObject) -> Result<(), ConversionError> {
+    let stored_as = r.api_version();
+    for c in CONVERSIONS
+        .iter()
+        .filter(|c| c.plural == r.plural && c.storage_api_version == stored_as)
+    {
+        (c.from_storage)(obj)?;
+    }
+    Ok(())
+}
+
+/// The object a write through `r` stores, from the stored old object (None on create)
+/// and the new one in `r`'s form: converted, with what the write may not change taken
+/// from the old stored object (status on a create or main write, spec on a status
+/// write, when the kind has a status subresource), and generation bumped when the
+/// stored spec changed. Returns the stored object and the new one as `r` serves it
+/// (what the client is answered). The old object is the stored one, not its view
+/// converted back: a round trip through autoscaling/v1 reorders metrics.
+pub fn stored_write(
+    r: &ResourceInfo,
+    keep: Option<&'static str>,
+    old_stored: Option<&DynamicObject>,
+    new: &DynamicObject,
+) -> Result<Option<(DynamicObject, DynamicObject)>, ConversionError> {
+    let Some(c) = for_resource(r) else {
+        return Ok(None);
+    };
+    let mut stored = (c.to_storage)(new)?;
+    if let Some(field) = keep {
+        if let Some(map) = stored.data.as_object_mut() {
+            match old_stored.and_then(|o| o.data.get(field)) {
+                Some(v) => {
+                    map.insert(field.to_string(), v.clone());
+                }
+                None => {
+                    map.remove(field);
+                }
+            }
+        }
+    }
+    if let Some(old_stored) = old_stored {
+        if let Some(g) = old_stored.metadata.generation {
+            if stored.metadata.generation == Some(g)
+                && stored.data.get("spec") != old_stored.data.get("spec")
+            {
+                stored.metadata.generation = Some(g + 1);
+            }
+        }
+    }
+    let mut view = (c.from_storage)(&stored)?;
+    view.metadata.resource_version = new.metadata.resource_version.clone();
+    Ok(Some((stored, view)))
 }
 
 /// A stored object as `r` serves it (the same object when no conversion applies).

@@ -61,7 +61,7 @@ pub struct Decoded {
     pub warnings: Vec<String>,
 }
 
-fn cannot_handle(r: &ResourceInfo, why: impl std::fmt::Display) -> ApiError {
+pub fn cannot_handle(r: &ResourceInfo, why: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request(format!(
         "{} in version \"{}\" cannot be handled as a {}: {}",
         r.kind, r.version, r.kind, why
@@ -148,6 +148,7 @@ pub fn decode_value(
     // A version stored as another must convert (upstream decodes into the typed
     // struct here, which refuses wrongly typed fields).
     crate::conversion::to_storage(r, &object).map_err(|e| cannot_handle(r, e))?;
+    crate::conversion::check_shared_storage(r, &object).map_err(|e| cannot_handle(r, e))?;
     Ok(Decoded { object, warnings })
 }
 

@@ -213,6 +213,15 @@ async fn insert(
             candidate = track_update(server, r, None, candidate, m, Target::Main)?;
         }
         let name = candidate.metadata.name.clone().unwrap_or_default();
+        // A version stored as another: status the client put in round-trip
+        // annotations is dropped like any status on create, and the answer is what
+        // was stored, read back in the client's version.
+        let keep = r.has_subresource("status").then_some("status");
+        let stored = crate::conversion::stored_write(r, keep, None, &candidate)
+            .map_err(|e| objects::cannot_handle(r, e))?;
+        if let Some((_, view)) = &stored {
+            candidate = view.clone();
+        }
         if dry_run {
             return Ok(candidate);
         }
@@ -221,7 +230,10 @@ async fn insert(
             candidate.metadata.namespace.as_deref(),
             &name,
         );
-        let bytes = objects::encode_for_storage_as(r, &candidate)?;
+        let bytes = match &stored {
+            Some((stored, _)) => objects::encode_for_storage(stored)?,
+            None => objects::encode_for_storage_as(r, &candidate)?,
+        };
         match server.store.create(&key, bytes).await {
             Ok(rev) => {
                 candidate.metadata.resource_version = Some(rev.to_string());
@@ -373,6 +385,7 @@ async fn commit(
     req: &ResourceRequest,
     old: &CachedObject,
     mut new: DynamicObject,
+    target: Option<Target>,
     dry_run: bool,
 ) -> Result<DynamicObject, StorageError> {
     if same_object(&new, &old.object) {
@@ -383,6 +396,34 @@ async fn commit(
         if new.metadata.generation == Some(g) && spec_part(&new) != spec_part(&old.object) {
             new.metadata.generation = Some(g + 1);
         }
+    }
+    // A version stored as another: the status/spec rules and the generation apply to
+    // the stored form (an autoscaling/v1 HPA carries part of both in annotations), and
+    // the client is answered with what was stored, read back in its version.
+    let keep = match target {
+        Some(Target::Main) if req.resource.has_subresource("status") => Some("status"),
+        Some(Target::Status) => Some("spec"),
+        _ => None,
+    };
+    let stored = match crate::conversion::for_resource(req.resource) {
+        None => None,
+        Some(_) => {
+            // The stored form of `old` (the handlers hold its converted view).
+            let raw = server
+                .store
+                .get(&read::key(server, req))
+                .await?
+                .ok_or(StorageError::NotFound)?;
+            if raw.mod_revision != old.revision {
+                return Err(StorageError::Conflict { current: None });
+            }
+            let old_stored = CachedObject::decode(&raw)?.object;
+            crate::conversion::stored_write(req.resource, keep, Some(&old_stored), &new)
+                .map_err(|e| StorageError::Corrupt(e.to_string()))?
+        }
+    };
+    if let Some((_, view)) = &stored {
+        new = view.clone();
     }
     if dry_run {
         return Ok(new);
@@ -405,8 +446,11 @@ async fn commit(
         new.metadata.resource_version = Some(rev.to_string());
         return Ok(new);
     }
-    let bytes = objects::encode_for_storage_as(req.resource, &new)
-        .map_err(|e| StorageError::Corrupt(e.message))?;
+    let bytes = match &stored {
+        Some((stored, _)) => objects::encode_for_storage(stored),
+        None => objects::encode_for_storage_as(req.resource, &new),
+    }
+    .map_err(|e| StorageError::Corrupt(e.message))?;
     let rev = server.store.update(&key, bytes, old.revision).await?;
     new.metadata.resource_version = Some(rev.to_string());
     Ok(new)
@@ -506,7 +550,7 @@ async fn replace(
     if !same_object(&new, &old.object) {
         new = track_update(server, r, Some(&old.object), new, manager, target)?;
     }
-    match commit(server, req, old, new, dry_run).await {
+    match commit(server, req, old, new, Some(target), dry_run).await {
         Ok(stored) => Ok(Attempt::Done(Box::new(stored))),
         Err(StorageError::Conflict { .. }) if retry_on_conflict => Ok(Attempt::Retry),
         Err(StorageError::Conflict { .. }) => Err(ApiError::conflict_modified(
@@ -671,7 +715,7 @@ async fn server_side_apply(
             Some(old) => {
                 // Ownership is already in the applied object's managedFields.
                 let new = merge_for_update(r, target, obj, &old.object)?;
-                match commit(server, req, &old, new, dry_run).await {
+                match commit(server, req, &old, new, Some(target), dry_run).await {
                     Ok(stored) => {
                         return response(r, ctx, StatusCode::OK, &stored, &decoded.warnings)
                     }
@@ -700,7 +744,7 @@ where
         let Some(new) = f(&old.object)? else {
             return Ok(old.object);
         };
-        match commit(server, req, &old, new, false).await {
+        match commit(server, req, &old, new, None, false).await {
             Ok(stored) => return Ok(stored),
             Err(StorageError::Conflict { .. }) => continue,
             Err(e) => return Err(storage_error(e, req)),
