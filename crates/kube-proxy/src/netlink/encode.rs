@@ -215,17 +215,21 @@ fn key_bytes(key: &Key) -> Vec<u8> {
     out
 }
 
+/// nft's datatype of a family's addresses (`ipv4_addr` 7, `ipv6_addr` 8) and their
+/// length in bytes.
+pub(super) fn addr_type(family: Family) -> (u32, u32) {
+    match family {
+        Family::V4 => (7, 4),
+        Family::V6 => (8, 16),
+    }
+}
+
 /// (NFTA_SET_KEY_TYPE, key length, userdata before the comment), as `nft` 1.0.6 writes
 /// them for `type ...` declarations.
 fn key_type(key: KeyType, verdict_map: bool) -> (u32, u32, Udata) {
-    const IPV4_ADDR: u32 = 7;
-    const IPV6_ADDR: u32 = 8;
     const INET_PROTO: u32 = 12;
     const INET_SERVICE: u32 = 13;
-    let addr = |f: Family| match f {
-        Family::V4 => (IPV4_ADDR, 4),
-        Family::V6 => (IPV6_ADDR, 16),
-    };
+    let addr = addr_type;
     // Byte order udata: 2 = big endian (addresses); 0 = not applicable (concatenations).
     let concat_udata = || {
         let mut u = Udata::default().u32(0, 0);
@@ -535,10 +539,9 @@ impl Encoder {
     /// elements are range starts and (flagged) ends. Returns its transaction id.
     fn anonymous_set(&mut self, values: &[AddrMatch]) -> Result<u32, EncodeError> {
         let family = self.family;
-        let (key_type, key_len) = match family {
-            Family::V4 => (7, 4),
-            Family::V6 => (8, 16),
-        };
+        // An address set's type and byte order, plus nft's "merge elements" flag.
+        let (key_type, key_len, udata) = key_type(KeyType::Addr(family), false);
+        let udata = udata.u32(2, 1);
         let mut ranges: Vec<(u128, u128)> = values.iter().map(|v| range(v.cidr())).collect();
         ranges.sort();
         let mut merged: Vec<(u128, u128)> = Vec::new();
@@ -590,7 +593,6 @@ impl Encoder {
         self.buf.u32_be(NFTA_SET_KEY_TYPE, key_type);
         self.buf.u32_be(NFTA_SET_KEY_LEN, key_len);
         self.buf.u32_be(NFTA_SET_ID, id);
-        let udata = Udata::default().u32(0, 2).u32(2, 1);
         self.buf.attr(NFTA_SET_USERDATA, &udata.0);
         self.buf.end(m);
         self.elements(NFT_MSG_NEWSETELEM, name, Some(id), &items, || {

@@ -2,7 +2,9 @@
 //! the same text (payload loads, compares, lookups, verdicts...), into the rule being
 //! encoded.
 
-use super::encode::{addr_bytes, nfproto, proto_number, EncodeError, Encoder, NFTA_LIST_ELEM};
+use super::encode::{
+    addr_bytes, addr_type, nfproto, proto_number, EncodeError, Encoder, NFTA_LIST_ELEM,
+};
 use super::message::{Nest, TooLarge};
 use crate::model::{Cidr, Family};
 use crate::ruleset::rule::{Expr, Field};
@@ -30,10 +32,7 @@ fn addr_offset(family: Family, field: Field) -> u32 {
 impl Encoder {
     pub(super) fn expr(&mut self, expr: &Expr, anon_set: Option<u32>) -> Result<(), EncodeError> {
         let family = self.family;
-        let alen = match family {
-            Family::V4 => 4,
-            Family::V6 => 16,
-        };
+        let alen = addr_type(family).1;
         match expr {
             Expr::CtStateNew => {
                 self.ct_state(REG_1);
